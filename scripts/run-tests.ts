@@ -1,0 +1,88 @@
+// `npm test` after set-up: starts Temporal, NATS and a Docker registry on free ports, bundles the
+// workflow code once, runs every test file with node's test runner, and stops everything.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { freePort, killOnExit, projectRoot, startNats, startRegistry, startTemporal } from './services';
+import type { Service } from './services';
+
+function testFiles(dir: string, filter: string[]): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...testFiles(path, filter));
+    else if (name.endsWith('.test.ts')) out.push(path);
+  }
+  return out.filter((f) => filter.length === 0 || filter.some((s) => f.includes(s))).sort();
+}
+
+async function main(): Promise<number> {
+  const filter = process.argv.slice(2);
+  const files = testFiles(join(projectRoot, 'test'), filter);
+  if (files.length === 0) throw new Error(`no test files match ${filter.join(' ')}`);
+  const runDir = join(projectRoot, '.hades', 'test-run');
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+
+  const services: (Service & { pid?: number })[] = [];
+  killOnExit(services);
+  const stopAll = async () => {
+    await Promise.allSettled(services.map((s) => s.stop()));
+  };
+  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  process.on('SIGTERM', () => void stopAll().then(() => process.exit(143)));
+
+  try {
+    const started = Date.now();
+    const [temporalPort, uiPort, natsPort, registryPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [temporal, nats, registry, bundle] = await Promise.all([
+      startTemporal({ port: temporalPort, uiPort, logDir: runDir }),
+      startNats({ port: natsPort, storeDir: join(runDir, 'nats'), logDir: runDir }),
+      startRegistry({ port: registryPort, dataDir: join(runDir, 'registry'), logDir: runDir }),
+      bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: quietLogger }),
+    ]);
+    services.push(temporal, nats, registry);
+    const bundlePath = join(runDir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, bundle.code);
+    console.log(`[test] temporal ${temporal.address} (ui ${temporal.uiUrl ?? '-'}), nats ${nats.address}, registry ${registry.address}; ready in ${Date.now() - started} ms`);
+
+    const env = {
+      ...process.env,
+      HADES_TEST_TEMPORAL_ADDRESS: temporal.address,
+      HADES_TEST_TEMPORAL_UI: temporal.uiUrl ?? '',
+      HADES_TEST_NATS_URL: nats.address,
+      HADES_TEST_NATS_PORT: String(natsPort),
+      HADES_TEST_NATS_STORE: join(runDir, 'nats'),
+      HADES_TEST_REGISTRY: registry.address,
+      HADES_TEST_WORKFLOW_BUNDLE: bundlePath,
+      HADES_TEST_RUN_DIR: runDir,
+    };
+    const concurrency = process.env.HADES_TEST_CONCURRENCY ?? '2';
+    const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files.map((f) => relative(projectRoot, f))];
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, args, { cwd: projectRoot, env, stdio: 'inherit' });
+      child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+    });
+    return code;
+  } finally {
+    await stopAll();
+  }
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error('[test] failed:', err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,192 @@
+// Starts the servers Hades runs on, as child processes: the Temporal dev server, nats-server
+// with JetStream, and (for tests) a local Docker registry. Used by `npm start` and `npm test`.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { createServer, connect as netConnect } from 'node:net';
+import { join, resolve } from 'node:path';
+
+export const projectRoot = resolve(__dirname, '..');
+const venvBin = join(projectRoot, '.tools', 'venv', 'bin');
+
+/** Search attributes the dev server registers for jobs (Web UI filters). */
+export const searchAttributes: Record<string, string> = {
+  HadesJobName: 'Keyword',
+  HadesStatus: 'Keyword',
+  HadesPriority: 'Int',
+};
+
+export interface Service {
+  name: string;
+  address: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function binary(name: string, fallbacks: string[]): string {
+  for (const candidate of [join(venvBin, name), ...fallbacks]) if (existsSync(candidate)) return candidate;
+  throw new Error(`${name} not found (looked in ${venvBin} and ${fallbacks.join(', ')}); run npm run setup`);
+}
+
+async function waitForPort(port: number, child: ChildProcess, name: string, timeoutMs: number, logFile: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}; see ${logFile}`);
+    const open = await new Promise<boolean>((res) => {
+      const sock = netConnect(port, '127.0.0.1');
+      sock.once('connect', () => {
+        sock.destroy();
+        res(true);
+      });
+      sock.once('error', () => res(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not listen on ${port} within ${timeoutMs} ms; see ${logFile}`);
+}
+
+function launch(name: string, cmd: string, args: string[], logFile: string): ChildProcess {
+  const out = openSync(logFile, 'a');
+  // Own process group: stop() signals the whole group, so nothing outlives us.
+  return spawn(cmd, args, { stdio: ['ignore', out, out], detached: true });
+}
+
+function stopper(child: ChildProcess, name: string): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 5000);
+    await exited;
+    clearTimeout(timer);
+    void name;
+  };
+}
+
+/** Kills children that are still running when this process dies suddenly. */
+export function killOnExit(services: { pid?: number }[]): void {
+  process.on('exit', () => {
+    for (const s of services) {
+      if (s.pid) {
+        try {
+          process.kill(-s.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  });
+}
+
+export interface TemporalOptions {
+  port: number;
+  uiPort?: number;
+  /** SQLite file for state that survives restarts; in memory when absent. */
+  dbFile?: string;
+  logDir: string;
+  ip?: string;
+}
+
+export async function startTemporal(opts: TemporalOptions): Promise<Service & { uiUrl?: string; pid?: number }> {
+  const temporal = binary('temporal', []);
+  mkdirSync(opts.logDir, { recursive: true });
+  const args = ['server', 'start-dev', '--ip', opts.ip ?? '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
+  if (opts.uiPort) args.push('--ui-port', String(opts.uiPort), '--ui-ip', opts.ip ?? '127.0.0.1');
+  else args.push('--headless');
+  if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  // WAL and relaxed syncs: the dev server's SQLite is slow under load with its defaults.
+  args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+  for (const [key, type] of Object.entries(searchAttributes)) args.push('--search-attribute', `${key}=${type}`);
+  const logFile = join(opts.logDir, 'temporal.log');
+  const child = launch('temporal', temporal, args, logFile);
+  await waitForPort(opts.port, child, 'temporal', 60_000, logFile);
+  return {
+    name: 'temporal',
+    address: `127.0.0.1:${opts.port}`,
+    ...(opts.uiPort && { uiUrl: `http://127.0.0.1:${opts.uiPort}` }),
+    ...(child.pid !== undefined && { pid: child.pid }),
+    stop: stopper(child, 'temporal'),
+  };
+}
+
+export interface NatsOptions {
+  port: number;
+  storeDir: string;
+  logDir: string;
+}
+
+export async function startNats(opts: NatsOptions): Promise<Service & { pid?: number }> {
+  const nats = binary('nats-server', ['/usr/sbin/nats-server', '/usr/bin/nats-server']);
+  mkdirSync(opts.storeDir, { recursive: true });
+  mkdirSync(opts.logDir, { recursive: true });
+  const logFile = join(opts.logDir, 'nats.log');
+  const child = launch('nats', nats, ['-a', '127.0.0.1', '-p', String(opts.port), '-js', '-sd', opts.storeDir], logFile);
+  await waitForPort(opts.port, child, 'nats-server', 30_000, logFile);
+  return {
+    name: 'nats',
+    address: `nats://127.0.0.1:${opts.port}`,
+    ...(child.pid !== undefined && { pid: child.pid }),
+    stop: stopper(child, 'nats'),
+  };
+}
+
+export interface RegistryOptions {
+  port: number;
+  dataDir: string;
+  logDir: string;
+}
+
+/** Debian's docker-registry on 127.0.0.1 (Docker pulls from 127.0.0.0/8 without TLS). */
+export async function startRegistry(opts: RegistryOptions): Promise<Service & { pid?: number }> {
+  const registry = binary('docker-registry', ['/usr/bin/docker-registry']);
+  mkdirSync(opts.dataDir, { recursive: true });
+  mkdirSync(opts.logDir, { recursive: true });
+  const configFile = join(opts.dataDir, 'config.yml');
+  writeFileSync(
+    configFile,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${opts.dataDir}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${opts.port}`,
+      '',
+    ].join('\n'),
+  );
+  const logFile = join(opts.logDir, 'registry.log');
+  const child = launch('registry', registry, ['serve', configFile], logFile);
+  await waitForPort(opts.port, child, 'docker-registry', 30_000, logFile);
+  return {
+    name: 'registry',
+    address: `127.0.0.1:${opts.port}`,
+    ...(child.pid !== undefined && { pid: child.pid }),
+    stop: stopper(child, 'registry'),
+  };
+}

@@ -1,0 +1,50 @@
+import type Docker from 'dockerode';
+import { cpusToNano, envList } from '../../job';
+import type { StepRun } from '../executor';
+import { containerName, labels, volumeName } from './names';
+
+export interface ContainerDefaults {
+  /** The command a script is handed to, like Hades's DOCKER_SCRIPT_EXECUTOR (`/bin/sh -c`). */
+  scriptExecutor: string[];
+  /** Caps for every step (Hades's DOCKER_CPU_LIMIT / DOCKER_MEMORY_LIMIT); a step may ask for less. */
+  maxCpus?: number;
+  maxMemoryBytes?: number;
+}
+
+export const sharedDir = '/shared';
+
+/** Docker's create options for a step: pure, so what a step gets is testable without Docker. */
+export function containerSpec(run: StepRun, defaults: ContainerDefaults): Docker.ContainerCreateOptions {
+  const { step } = run;
+  const cpus = minDefined(step.cpuLimit, defaults.maxCpus);
+  const memory = minDefined(step.memoryBytes, defaults.maxMemoryBytes);
+  const hostConfig: Docker.HostConfig = {
+    Mounts: [{ Type: 'volume', Source: volumeName(run.jobId), Target: sharedDir }],
+    // A step must not gain privileges through setuid binaries; no Docker socket is mounted.
+    SecurityOpt: ['no-new-privileges'],
+    ...(cpus !== undefined && { NanoCpus: cpusToNano(cpus) }),
+    ...(memory !== undefined && { Memory: memory }),
+    ...(step.memorySwapBytes !== undefined && { MemorySwap: step.memorySwapBytes }),
+    ...(step.pidsLimit !== undefined && { PidsLimit: step.pidsLimit }),
+    ...(step.network !== undefined && step.network !== 'default' && { NetworkMode: step.network }),
+  };
+  return {
+    name: containerName(run.jobId, step.index),
+    Image: step.image,
+    Env: envList(run.env),
+    WorkingDir: sharedDir,
+    Labels: { [labels.managed]: 'true', [labels.job]: run.jobId, [labels.step]: String(step.index) },
+    Tty: false,
+    AttachStdin: false,
+    OpenStdin: false,
+    ...(step.script !== undefined && { Entrypoint: [...defaults.scriptExecutor, step.script], Cmd: [] }),
+    ...(step.network === 'none' && { NetworkDisabled: true }),
+    HostConfig: hostConfig,
+  };
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

@@ -1,0 +1,189 @@
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import { coerceError, statusCodeOf } from '../../errors';
+import type { StepOutcome } from '../../job';
+import { InvalidStepError, StepAbortedError } from '../errors';
+import type { Executor, StepHooks, StepRun } from '../executor';
+import { OutputTail } from '../outputTail';
+import type { ContainerDefaults } from './containerSpec';
+import { containerSpec } from './containerSpec';
+import { conciseDockerMessage, ensureImage, isConnectionError } from './images';
+import type { PullPolicy } from './images';
+import { containerName, labels, volumeName } from './names';
+
+export interface DockerExecutorOptions extends ContainerDefaults {
+  docker: Docker;
+  pullPolicy: PullPolicy;
+  /** Remove step containers and the job volume (off only to debug a job by hand). */
+  cleanup: boolean;
+  outputTailBytes?: number;
+}
+
+const LOG_DRAIN_MS = 2000;
+
+export function createDockerExecutor(options: DockerExecutorOptions): Executor {
+  const { docker } = options;
+  const tailBytes = options.outputTailBytes ?? 2048;
+
+  async function findContainer(name: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+      return await docker.getContainer(name).inspect();
+    } catch (err) {
+      if (statusCodeOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async function createStepContainer(run: StepRun): Promise<Docker.ContainerInspectInfo> {
+    await ensureImage(docker, run.step.image, options.pullPolicy, run.pullTimeoutSeconds);
+    await docker.createVolume({
+      Name: volumeName(run.jobId),
+      Labels: { [labels.managed]: 'true', [labels.job]: run.jobId },
+    });
+    try {
+      const container = await docker.createContainer(containerSpec(run, options));
+      return await container.inspect();
+    } catch (err) {
+      const e = coerceError(err);
+      const code = statusCodeOf(err);
+      // 409: an earlier attempt created it between our look and our create.
+      if (code === 409) {
+        const existing = await findContainer(containerName(run.jobId, run.step.index));
+        if (existing) return existing;
+      }
+      if (code === 400 || code === 404) {
+        throw new InvalidStepError(`step "${run.step.name}" cannot run: ${conciseDockerMessage(e)}`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  async function runStep(run: StepRun, hooks: StepHooks): Promise<StepOutcome> {
+    const name = containerName(run.jobId, run.step.index);
+    // Re-attach: a retried attempt picks up the container its predecessor left.
+    const info = (await findContainer(name)) ?? (await createStepContainer(run));
+    const container = docker.getContainer(info.Id);
+    hooks.onContainer(info.Id);
+    if (hooks.signal.aborted) {
+      await stopContainer(container);
+      throw new StepAbortedError(info.Id);
+    }
+
+    if (info.State.Status === 'created') {
+      try {
+        await container.start();
+      } catch (err) {
+        const e = coerceError(err);
+        if (statusCodeOf(err) === 400 || statusCodeOf(err) === 500) {
+          throw new InvalidStepError(`step "${run.step.name}" could not start: ${conciseDockerMessage(e)}`, { cause: e });
+        }
+        throw e;
+      }
+    }
+
+    const tail = new OutputTail(tailBytes);
+    const drained = collectOutput(container, tail);
+
+    let timedOut = false;
+    let deadline: NodeJS.Timeout | undefined;
+    const waited = container.wait() as Promise<{ StatusCode: number }>;
+    const stopped = new Promise<'stopped'>((resolve) => {
+      const onAbort = () => resolve('stopped');
+      if (hooks.signal.aborted) onAbort();
+      else hooks.signal.addEventListener('abort', onAbort, { once: true });
+      if (run.step.timeoutSeconds !== undefined) {
+        const remainingMs = remainingTime(info, run.step.timeoutSeconds);
+        deadline = setTimeout(() => {
+          timedOut = true;
+          resolve('stopped');
+        }, remainingMs);
+      }
+    });
+
+    try {
+      const first = await Promise.race([waited, stopped]);
+      if (first === 'stopped') {
+        await stopContainer(container);
+        if (!timedOut) throw new StepAbortedError(info.Id);
+        await waited.catch(() => undefined);
+      }
+    } finally {
+      if (deadline) clearTimeout(deadline);
+    }
+
+    await Promise.race([drained, delay(LOG_DRAIN_MS)]);
+    const final = await container.inspect();
+    const outcome: StepOutcome = {
+      containerId: info.Id,
+      exitCode: final.State.ExitCode,
+      startedAt: final.State.StartedAt,
+      finishedAt: final.State.FinishedAt,
+      oomKilled: final.State.OOMKilled,
+      timedOut,
+      outputTail: tail.text(),
+    };
+    if (options.cleanup) await removeContainer(container);
+    return outcome;
+  }
+
+  async function cleanupJob(jobId: string): Promise<void> {
+    if (!options.cleanup) return;
+    const containers = await docker.listContainers({ all: true, filters: { label: [`${labels.job}=${jobId}`] } });
+    await Promise.all(containers.map((c) => removeContainer(docker.getContainer(c.Id))));
+    try {
+      await docker.getVolume(volumeName(jobId)).remove({ force: true });
+    } catch (err) {
+      if (statusCodeOf(err) !== 404) throw err;
+    }
+  }
+
+  return { kind: 'docker', runStep, cleanupJob };
+}
+
+function remainingTime(info: Docker.ContainerInspectInfo, timeoutSeconds: number): number {
+  const started = Date.parse(info.State.StartedAt);
+  // A container that never started (or Docker's zero time) has its whole budget left.
+  if (!Number.isFinite(started) || started <= 0) return timeoutSeconds * 1000;
+  return Math.max(0, started + timeoutSeconds * 1000 - Date.now());
+}
+
+/** Follows the container's output into `tail` until it ends; never rejects (output is best effort). */
+async function collectOutput(container: Docker.Container, tail: OutputTail): Promise<void> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+  } catch {
+    return;
+  }
+  const out = new PassThrough();
+  out.on('data', (chunk: Buffer) => tail.push(chunk));
+  container.modem.demuxStream(stream, out, out);
+  // demuxStream never ends its outputs: the source's end is the signal.
+  await new Promise<void>((resolve) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', () => resolve());
+  });
+}
+
+async function stopContainer(container: Docker.Container): Promise<void> {
+  try {
+    await container.kill();
+  } catch (err) {
+    // 404: gone already; 409: not running any more.
+    const code = statusCodeOf(err);
+    if (code !== 404 && code !== 409 && !(err instanceof Error && isConnectionError(err))) throw err;
+  }
+}
+
+async function removeContainer(container: Docker.Container): Promise<void> {
+  try {
+    await container.remove({ force: true, v: false });
+  } catch (err) {
+    if (statusCodeOf(err) !== 404 && statusCodeOf(err) !== 409) throw err;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

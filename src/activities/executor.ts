@@ -1,0 +1,27 @@
+import type { StepOutcome, StepSpec } from '../job/types';
+
+/** One run of one step, as the activity hands it to an executor. */
+export interface StepRun {
+  jobId: string;
+  step: StepSpec;
+  env: Record<string, string>;
+  pullTimeoutSeconds: number;
+}
+
+export interface StepHooks {
+  /** Aborts the step: the executor stops its container and rejects with StepAbortedError. */
+  signal: AbortSignal;
+  /** Told once the step's container exists, so a retry can find it again. */
+  onContainer(containerId: string): void;
+}
+
+/**
+ * What runs steps: Docker on one host, Kubernetes in production. Re-running `runStep` for the
+ * same job and step re-attaches to the step's container while it exists (deterministic names).
+ */
+export interface Executor {
+  readonly kind: 'docker' | 'kubernetes';
+  runStep(run: StepRun, hooks: StepHooks): Promise<StepOutcome>;
+  /** Removes every container and the shared volume of a job; idempotent. */
+  cleanupJob(jobId: string): Promise<void>;
+}

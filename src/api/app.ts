@@ -1,0 +1,27 @@
+import express from 'express';
+import type { Express } from 'express';
+import { basicAuth } from './auth';
+import type { ApiDeps } from './deps';
+import { errorHandler, notFound } from './errors';
+import { buildRoutes } from './routes/build';
+import { jobRoutes } from './routes/jobs';
+
+export const defaultBodyLimitBytes = 2 * 1024 * 1024;
+
+/** The HTTP API, apart from `listen` so tests can serve it on a free port. */
+export function createApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/ping', (_req, res) => void res.json({ message: 'pong' }));
+
+  app.use(express.json({ limit: deps.bodyLimitBytes ?? defaultBodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+  const auth = basicAuth(deps.authKey);
+  app.use('/build', auth);
+  app.use('/jobs', auth);
+  app.use(buildRoutes(deps));
+  app.use(jobRoutes(deps));
+
+  app.use(notFound);
+  app.use(errorHandler(deps.logError ?? ((err) => console.error(err))));
+  return app;
+}

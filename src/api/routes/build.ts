@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { fieldErrors, jobPayloadSchema } from '../../job';
+import type { ApiDeps } from '../deps';
+import { ApiError } from '../errors';
+
+export function buildRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  const newId = deps.newId ?? randomUUID;
+  const now = deps.now ?? (() => new Date());
+
+  router.post('/build', async (req, res) => {
+    if (!req.is('application/json') && req.body === undefined) {
+      throw new ApiError(415, 'unsupported_media_type', 'send the job as JSON with Content-Type: application/json');
+    }
+    const parsed = jobPayloadSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const fields = fieldErrors(parsed.error);
+      throw new ApiError(400, 'invalid_payload', `the job is invalid: ${fields.length} problem${fields.length === 1 ? '' : 's'}`, fields);
+    }
+    // A client-chosen id makes a retried POST idempotent; otherwise we make one.
+    const id = parsed.data.id ?? newId();
+    await deps.queue.submit(id, parsed.data, now());
+    res.status(200).json({ message: 'Successfully enqueued job', job_id: id });
+  });
+
+  return router;
+}

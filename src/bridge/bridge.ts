@@ -1,0 +1,94 @@
+import { headers as natsHeaders, millis } from 'nats';
+import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
+import { coerceError } from '../errors';
+import type { JobSpec } from '../job';
+import { ensureDeadLetters, ensureJobQueue, submittedAtHeader } from '../queue/jobQueue';
+import type { QueueNames } from '../queue/subjects';
+import { readSubmission } from './intake';
+
+export interface BridgeDeps {
+  nc: NatsConnection;
+  names: QueueNames;
+  /** Starts the job's workflow; a job that exists already must resolve (no-op), not throw. */
+  startJob(spec: JobSpec): Promise<void>;
+  log: { info(msg: string, data?: object): void; warn(msg: string, data?: object): void; error(msg: string, data?: object): void };
+  /** Messages handled at once. */
+  parallel?: number;
+}
+
+export interface Bridge {
+  stop(): Promise<void>;
+}
+
+/** Redelivery delay after a failed start (Temporal unreachable): grows with each delivery, capped. */
+export function retryDelayMs(deliveryCount: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.max(0, deliveryCount - 1));
+}
+
+/**
+ * The durable consumer that turns submissions into workflow starts. It acks a message only after
+ * Temporal accepted the start, so a crash in between redelivers it, and workflow id = job id makes
+ * that redelivery start nothing new.
+ */
+export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
+  const jsm = await deps.nc.jetstreamManager();
+  await ensureJobQueue(jsm, deps.names);
+  const deadLetters = await ensureDeadLetters(jsm, deps.names);
+  const js = deps.nc.jetstream();
+  const consumer = await js.consumers.get(deps.names.stream, deps.names.consumer);
+  const parallel = deps.parallel ?? 8;
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: parallel });
+  const inFlight = new Set<Promise<void>>();
+
+  async function handle(msg: JsMsg): Promise<void> {
+    const intake = readSubmission({
+      data: msg.data,
+      ...(msg.headers?.get('Nats-Msg-Id') && { msgId: msg.headers.get('Nats-Msg-Id') }),
+      ...(msg.headers?.get(submittedAtHeader) && { submittedAtHeader: msg.headers.get(submittedAtHeader) }),
+      stream: msg.info.stream,
+      streamSequence: msg.info.streamSequence,
+      timestampMs: millis(msg.info.timestampNanos),
+    });
+    if (!intake.ok) {
+      // Never silently dropped: the message and its reason go to the dead-letter stream first.
+      const h = natsHeaders();
+      h.set('Hades-Reason', intake.reason.slice(0, 1000).replace(/[\r\n]/g, ' '));
+      h.set('Hades-Original-Subject', msg.subject);
+      h.set('Hades-Original-Sequence', String(msg.info.streamSequence));
+      try {
+        await js.publish(deadLetters.subject, msg.data, { headers: h });
+      } catch (err) {
+        deps.log.error('dead-letter publish failed; will retry', { error: coerceError(err).message });
+        msg.nak(retryDelayMs(msg.info.deliveryCount));
+        return;
+      }
+      deps.log.warn('submission rejected to dead letters', { reason: intake.reason, seq: msg.info.streamSequence });
+      msg.term(intake.reason.slice(0, 200));
+      return;
+    }
+    try {
+      await deps.startJob(intake.spec);
+      await msg.ackAck();
+    } catch (err) {
+      deps.log.warn('workflow start failed; message will be redelivered', { job: intake.spec.id, error: coerceError(err).message, delivery: msg.info.deliveryCount });
+      msg.nak(retryDelayMs(msg.info.deliveryCount));
+    }
+  }
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      const p = handle(msg).catch((err: unknown) => deps.log.error('bridge handler failed', { error: coerceError(err).message }));
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      if (inFlight.size >= parallel) await Promise.race(inFlight);
+    }
+  })();
+
+  return {
+    async stop() {
+      messages.stop();
+      await loop.catch(() => undefined);
+      await Promise.allSettled(inFlight);
+    },
+  };
+}

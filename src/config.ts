@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { parseMemory } from './job/limits';
+
+// One schema over the environment, parsed once at start and passed down. Nothing below this
+// file reads process.env. Names follow the original Hades where it has one (API_PORT,
+// AUTH_KEY, CONCURRENCY, DOCKER_*).
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const roleNames = ['api', 'bridge', 'worker'] as const;
+export type Role = (typeof roleNames)[number];
+
+export const configSchema = z.object({
+  HADES_ROLES: z
+    .string()
+    .default('api,bridge,worker')
+    .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(roleNames)).min(1)),
+  HADES_EXECUTOR: z.enum(['docker', 'kubernetes']).default('docker'),
+  // 0 picks a free port (tests).
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  API_HOST: z.string().min(1).default('0.0.0.0'),
+  AUTH_KEY: z.string().optional(),
+  CONCURRENCY: positiveInt.default(1),
+
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('hades'),
+
+  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  NATS_JOB_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_JOBS'),
+  NATS_JOB_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('hades.jobs'),
+  NATS_CONSUMER: z.string().regex(/^[A-Za-z0-9_-]+$/).default('hades-bridge'),
+  NATS_SUBMISSIONS_BUCKET: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_SUBMISSIONS'),
+
+  DOCKER_HOST: z.string().optional(),
+  DOCKER_SCRIPT_EXECUTOR: z.string().min(1).default('/bin/sh -c'),
+  DOCKER_PULL_POLICY: z.enum(['if-not-present', 'always']).default('if-not-present'),
+  DOCKER_PULL_TIMEOUT_SECONDS: positiveInt.default(300),
+  DOCKER_CLEANUP: bool.default(true),
+  DOCKER_CPU_LIMIT: z.coerce.number().positive().optional(),
+  DOCKER_MEMORY_LIMIT: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const bytes = parseMemory(v);
+      if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'not a memory size such as 512M or 2G' });
+      return bytes;
+    }),
+
+  STEP_TIMEOUT_SECONDS: positiveInt.default(3600),
+  JOB_TIMEOUT_SECONDS: positiveInt.default(6 * 3600),
+
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+  }
+}
+
+/** Parses an environment (process.env at start, a literal in tests); throws ConfigError naming each bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // An empty value means "unset", as in a .env file with `AUTH_KEY=`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = configSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => {
+        const name = String(i.path[0] ?? '?');
+        return `${name}=${JSON.stringify(cleaned[name] ?? '')}: ${i.message}`;
+      }),
+    );
+  }
+  return result.data;
+}

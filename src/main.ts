@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import { ConfigError, parseConfig } from './config';
+import { runHades } from './main/run';
+
+// Entry point: `node dist/main.js` (or tsx src/main.ts). Reads `.env` when present, like Hades.
+async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  let config;
+  try {
+    config = parseConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`hades: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const running = await runHades(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`hades: ${signal}, stopping`);
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error('hades: failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'nats';
+import type { NatsConnection } from 'nats';
+import type { Client, Connection } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { createApp } from '../api/app';
+import { startBridge } from '../bridge/bridge';
+import type { Bridge } from '../bridge/bridge';
+import type { Config } from '../config';
+import { createJobQueue } from '../queue/jobQueue';
+import type { QueueNames } from '../queue/subjects';
+import { connectTemporal } from '../temporal/connect';
+import { readJob, startJob } from '../temporal/jobs';
+import { bridgeLog, createLogger } from './logger';
+import { connectWorker, createHadesWorker } from './worker';
+import type { WorkflowSource } from './worker';
+
+export function queueNames(config: Config): QueueNames {
+  return {
+    stream: config.NATS_JOB_STREAM,
+    subjectPrefix: config.NATS_JOB_SUBJECT_PREFIX,
+    consumer: config.NATS_CONSUMER,
+    submissionsBucket: config.NATS_SUBMISSIONS_BUCKET,
+  };
+}
+
+export interface Running {
+  /** The API's port when the api role runs (the real one, also when API_PORT=0). */
+  apiPort?: number;
+  stop(): Promise<void>;
+}
+
+/** Runs the roles the config asks for (api, bridge, worker) in this process. */
+export async function runHades(config: Config, options: { workflows?: WorkflowSource } = {}): Promise<Running> {
+  const log = createLogger(config);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => log.error({ err }, 'stop failed'));
+  };
+  try {
+    const roles = new Set(config.HADES_ROLES);
+    let nc: NatsConnection | undefined;
+    let temporal: { client: Client; connection: Connection } | undefined;
+    if (roles.has('api') || roles.has('bridge')) {
+      nc = await connect({ servers: config.NATS_URL, name: `hades-${[...roles].join('+')}`, maxReconnectAttempts: -1 });
+      const conn = nc;
+      stops.push(() => conn.drain());
+      temporal = await connectTemporal(config);
+      const tc = temporal.connection;
+      stops.push(() => tc.close());
+    }
+
+    let worker: Worker | undefined;
+    let workerDone: Promise<void> | undefined;
+    if (roles.has('worker')) {
+      const connection: NativeConnection = await connectWorker(config);
+      worker = await createHadesWorker(config, { connection, ...(options.workflows && { workflows: options.workflows }) });
+      const w = worker;
+      workerDone = w.run();
+      stops.push(async () => {
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await workerDone;
+        await connection.close();
+      });
+      log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, concurrency: config.CONCURRENCY, executor: config.HADES_EXECUTOR }, 'worker running');
+    }
+
+    if (roles.has('bridge') && nc && temporal) {
+      const client = temporal.client;
+      const bridge: Bridge = await startBridge({
+        nc,
+        names: queueNames(config),
+        startJob: (spec) => startJob(client, spec, { taskQueue: config.TEMPORAL_TASK_QUEUE, pullTimeoutSeconds: config.DOCKER_PULL_TIMEOUT_SECONDS }),
+        log: bridgeLog(log.child({ role: 'bridge' })),
+      });
+      stops.push(() => bridge.stop());
+      log.info({ stream: config.NATS_JOB_STREAM }, 'bridge running');
+    }
+
+    let apiPort: number | undefined;
+    if (roles.has('api') && nc && temporal) {
+      const client = temporal.client;
+      if (!config.AUTH_KEY) log.warn('AUTH_KEY is not set: POST /build and the job routes accept anyone');
+      const app = createApp({
+        queue: await createJobQueue(nc, queueNames(config)),
+        readJob: (id) => readJob(client, id),
+        ...(config.AUTH_KEY && { authKey: config.AUTH_KEY }),
+        logError: (err) => log.error({ err }, 'request failed'),
+      });
+      const server: Server = await new Promise((resolve, reject) => {
+        const s = app.listen(config.API_PORT, config.API_HOST, () => resolve(s));
+        s.on('error', reject);
+      });
+      apiPort = (server.address() as AddressInfo).port;
+      stops.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      );
+      log.info({ port: apiPort }, 'api listening');
+    }
+
+    return { ...(apiPort !== undefined && { apiPort }), stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,117 @@
+import { AckPolicy, DeliverPolicy, headers as natsHeaders, JSONCodec, RetentionPolicy, StorageType } from 'nats';
+import type { JetStreamClient, JetStreamManager, KV, NatsConnection } from 'nats';
+import { statusCodeOf } from '../errors';
+import type { JobPayload } from '../job';
+import { priorityLevel } from '../job';
+import type { QueueNames } from './subjects';
+import { jobSubject, jobSubjects } from './subjects';
+
+/** What the API remembers of a submission, so its id is never unknown before the workflow starts. */
+export interface SubmissionRecord {
+  id: string;
+  name: string;
+  priority: number;
+  submittedAt: string;
+  steps: { id: string; name: string; image: string }[];
+}
+
+export const submittedAtHeader = 'Hades-Submitted-At';
+const codec = JSONCodec<unknown>();
+const DUPLICATE_WINDOW_NS = 2 * 60 * 1e9;
+const SUBMISSION_TTL_MS = 7 * 24 * 3600 * 1000;
+export const ACK_WAIT_NS = 30 * 1e9;
+
+/** Creates or updates the job stream and the bridge's durable consumer; safe to call from every process. */
+export async function ensureJobQueue(jsm: JetStreamManager, names: QueueNames): Promise<void> {
+  const config = {
+    name: names.stream,
+    subjects: jobSubjects(names),
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+  };
+  try {
+    await jsm.streams.info(names.stream);
+    await jsm.streams.update(names.stream, config);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.streams.add(config);
+  }
+  try {
+    await jsm.consumers.info(names.stream, names.consumer);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.consumers.add(names.stream, {
+      durable_name: names.consumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: ACK_WAIT_NS,
+      filter_subjects: jobSubjects(names),
+    });
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = (err as { api_error?: { code?: number } } | undefined)?.api_error?.code ?? statusCodeOf(err);
+  return code === 404 || (err instanceof Error && /not found/i.test(err.message));
+}
+
+export async function submissionsKv(js: JetStreamClient, names: QueueNames): Promise<KV> {
+  return js.views.kv(names.submissionsBucket, { history: 1, ttl: SUBMISSION_TTL_MS, storage: StorageType.File });
+}
+
+export interface JobQueue {
+  /** Durably enqueues a validated job under `id`; resolves once JetStream stored it. */
+  submit(id: string, payload: JobPayload, submittedAt: Date): Promise<void>;
+  /** The submission record of a job the API accepted, if one is kept. */
+  submission(id: string): Promise<SubmissionRecord | undefined>;
+}
+
+export async function createJobQueue(nc: NatsConnection, names: QueueNames): Promise<JobQueue> {
+  const jsm = await nc.jetstreamManager();
+  await ensureJobQueue(jsm, names);
+  const js = nc.jetstream();
+  const kv = await submissionsKv(js, names);
+  return {
+    async submit(id, payload, submittedAt) {
+      const record: SubmissionRecord = {
+        id,
+        name: payload.name,
+        priority: payload.priority,
+        submittedAt: submittedAt.toISOString(),
+        steps: payload.steps.map((s, i) => ({ id: s.id === undefined ? String(i + 1) : String(s.id), name: s.name ?? `step ${i + 1}`, image: s.image })),
+      };
+      // Record first: from the moment the publish is acknowledged, GET /jobs/{id} must know the id.
+      await kv.put(id, codec.encode(record));
+      const h = natsHeaders();
+      h.set(submittedAtHeader, record.submittedAt);
+      await js.publish(jobSubject(names, priorityLevel(payload.priority)), codec.encode({ ...payload, id }), { msgID: id, headers: h });
+    },
+    async submission(id) {
+      const entry = await kv.get(id);
+      if (!entry || entry.operation !== 'PUT') return undefined;
+      return entry.json<SubmissionRecord>();
+    },
+  };
+}
+
+export interface DeadLetters {
+  stream: string;
+  subject: string;
+}
+
+export function deadLetterNames(names: Pick<QueueNames, 'stream' | 'subjectPrefix'>): DeadLetters {
+  return { stream: `${names.stream}_DEAD`, subject: `${names.subjectPrefix}-dead` };
+}
+
+/** The stream that keeps every submission that could never become a job, with its reason in headers. */
+export async function ensureDeadLetters(jsm: JetStreamManager, names: QueueNames): Promise<DeadLetters> {
+  const dl = deadLetterNames(names);
+  try {
+    await jsm.streams.info(dl.stream);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.streams.add({ name: dl.stream, subjects: [dl.subject], storage: StorageType.File, max_age: 30 * 24 * 3600 * 1e9 });
+  }
+  return dl;
+}

@@ -1,0 +1,17 @@
+import type { PriorityLevel } from '../job';
+import { priorityLevels } from '../job';
+
+export interface QueueNames {
+  stream: string;
+  subjectPrefix: string;
+  consumer: string;
+  submissionsBucket: string;
+}
+
+export function jobSubject(names: Pick<QueueNames, 'subjectPrefix'>, level: PriorityLevel): string {
+  return `${names.subjectPrefix}.${level}`;
+}
+
+export function jobSubjects(names: Pick<QueueNames, 'subjectPrefix'>): string[] {
+  return priorityLevels.map((level) => jobSubject(names, level));
+}

@@ -1,0 +1,67 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { JobSpec, JobState } from '../job';
+import { queuedState } from '../job';
+import type { BuildJobInput } from '../workflows/buildJob';
+import { memoKeys } from '../workflows/memo';
+import { jobView } from './jobView';
+
+export const workflowType = 'buildJob';
+
+export interface StartJobOptions {
+  taskQueue: string;
+  pullTimeoutSeconds: number;
+}
+
+/** The memo a job starts with: what GET /jobs shows until the workflow writes its own. */
+export function initialMemo(spec: JobSpec): Record<string, unknown> {
+  const state = queuedState(spec);
+  const { steps, ...summary } = state;
+  const memo: Record<string, unknown> = { [memoKeys.job]: { ...summary, stepCount: steps.length } };
+  for (const step of steps) memo[memoKeys.step(step.index)] = step;
+  return memo;
+}
+
+/**
+ * Starts a job's workflow with workflow id = job id. A second start of the same id is a no-op,
+ * while the first runs (conflict policy) and after it closed (reuse policy): a job runs at most once.
+ */
+export async function startJob(client: Client, spec: JobSpec, options: StartJobOptions): Promise<void> {
+  const input: BuildJobInput = { spec, pullTimeoutSeconds: options.pullTimeoutSeconds };
+  try {
+    await client.workflow.start(workflowType, {
+      workflowId: spec.id,
+      taskQueue: options.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      memo: initialMemo(spec),
+    });
+  } catch (err) {
+    // A closed run of this id exists: the job ran already, and must not run again.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    throw err;
+  }
+}
+
+/** The job's state, or undefined when Temporal has no workflow of that id. */
+export async function readJob(client: Client, id: string): Promise<JobState | undefined> {
+  let description;
+  try {
+    description = await client.workflow.getHandle(id).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  const pending = description.raw.pendingActivities ?? [];
+  const states = temporal.api.enums.v1.PendingActivityState;
+  const activityStarted =
+    pending.length === 0 ? undefined : pending.some((a) => a.state === states.PENDING_ACTIVITY_STATE_STARTED || a.state === states.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED);
+  return jobView({
+    status: description.status.name,
+    memo: description.memo ?? {},
+    ...(description.closeTime && { closeTime: description.closeTime }),
+    ...(activityStarted !== undefined && { activityStarted }),
+  });
+}

@@ -1,0 +1,157 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities/createActivities';
+import type { JobSpec, JobState, StepSpec } from '../job/types';
+import { memoKeys } from './memo';
+import { jobEnded, stepEnded, stepFinished } from './state';
+
+type Activities = ReturnType<typeof createActivities>;
+
+export const jobStateQuery = defineQuery<JobState>('jobState');
+
+
+// Activity failures the workflow must not retry: the user's own mistake, not infrastructure.
+export const nonRetryableStepErrors = ['ImagePullFailed', 'InvalidStep'];
+
+const HEARTBEAT_TIMEOUT = '3s';
+const STEP_MARGIN_SECONDS = 60;
+
+function activitiesFor(spec: JobSpec, step: StepSpec, pullTimeoutSeconds: number) {
+  const stepSeconds = step.timeoutSeconds ?? spec.timeoutSeconds ?? 24 * 3600;
+  return proxyActivities<Activities>({
+    // The activity enforces the step's own timeout; this bound only catches a lost one.
+    startToCloseTimeout: `${stepSeconds + pullTimeoutSeconds + STEP_MARGIN_SECONDS}s`,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: nonRetryableStepErrors },
+    summary: `step ${step.id} "${step.name}" (${step.image})`,
+  });
+}
+
+const { cleanupJob } = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+});
+
+export interface BuildJobInput {
+  spec: JobSpec;
+  /** Worker-side defaults the submitter resolved, so replays never depend on worker config. */
+  pullTimeoutSeconds: number;
+}
+
+/** One Hades job: its steps in order, each an activity running one container; cleanup always. */
+export async function buildJob(input: BuildJobInput): Promise<JobState> {
+  const { spec } = input;
+  let state: JobState = {
+    id: spec.id,
+    name: spec.name,
+    priority: spec.priority,
+    priorityLevel: spec.priorityLevel,
+    status: 'Running',
+    queuedAt: spec.submittedAt,
+    startedAt: new Date(workflowInfo().startTime).toISOString(),
+    steps: spec.steps.map((s) => ({ index: s.index, id: s.id, name: s.name, image: s.image, status: 'Pending' })),
+  };
+  setHandler(jobStateQuery, () => state);
+
+  // `all` rewrites every step key: only at the end, when skipped steps change at once.
+  const publish = (stepIndex?: number | 'all') => {
+    const memo: Record<string, unknown> = { [memoKeys.job]: summary(state) };
+    for (const step of state.steps) {
+      if (stepIndex === 'all' || stepIndex === step.index) memo[memoKeys.step(step.index)] = step;
+    }
+    upsertMemo(memo);
+  };
+  const setStep = (index: number, update: (s: JobState['steps'][number]) => JobState['steps'][number]) => {
+    const current = state.steps[index];
+    if (!current) return;
+    state = { ...state, steps: state.steps.map((s, i) => (i === index ? update(current) : s)) };
+    publish(index);
+  };
+
+  let timedOut = false;
+  let failure: string | undefined;
+  const stepsScope = new CancellationScope();
+  const deadline = spec.timeoutSeconds;
+  if (deadline !== undefined) {
+    // Fires in the root scope; if the root is cancelled first, its rejection is expected.
+    sleep(deadline * 1000).then(
+      () => {
+        timedOut = true;
+        stepsScope.cancel();
+      },
+      () => undefined,
+    );
+  }
+
+  try {
+    await stepsScope.run(async () => {
+      for (const step of spec.steps) {
+        setStep(step.index, (s) => ({ ...s, status: 'Running', startedAt: new Date().toISOString() }));
+        const { runStep } = activitiesFor(spec, step, input.pullTimeoutSeconds);
+        let outcome;
+        try {
+          outcome = await runStep({ job: { id: spec.id, name: spec.name, metadata: spec.metadata }, step, pullTimeoutSeconds: input.pullTimeoutSeconds });
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          const reason = `step "${step.name}" could not run: ${describeFailure(err)}`;
+          setStep(step.index, (s) => stepEnded(s, 'Failed', reason, new Date().toISOString()));
+          if (step.continueOnError) continue;
+          failure = reason;
+          return;
+        }
+        setStep(step.index, (s) => stepFinished(s, outcome));
+        const ended = state.steps[step.index];
+        if (ended && ended.status !== 'Succeeded' && !step.continueOnError) {
+          failure = ended.reason ?? `step "${step.name}" failed`;
+          if (ended.status === 'TimedOut') timedOut = true;
+          return;
+        }
+      }
+    });
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    const now = new Date().toISOString();
+    state = timedOut
+      ? jobEnded(state, 'TimedOut', now, `job timed out after ${deadline ?? '?'} s`)
+      : jobEnded(state, 'Cancelled', now, 'job was cancelled');
+    await finish(spec.id, state, publish);
+    if (timedOut) throw ApplicationFailure.create({ type: 'JobTimedOut', message: state.reason ?? 'timed out', nonRetryable: true });
+    throw err;
+  }
+
+  const now = new Date().toISOString();
+  if (failure !== undefined) {
+    state = jobEnded(state, timedOut ? 'TimedOut' : 'Failed', now, failure);
+    await finish(spec.id, state, publish);
+    throw ApplicationFailure.create({ type: timedOut ? 'JobTimedOut' : 'JobFailed', message: failure, nonRetryable: true });
+  }
+  state = jobEnded(state, 'Succeeded', now);
+  await finish(spec.id, state, publish);
+  return state;
+}
+
+async function finish(jobId: string, state: JobState, publish: (which: 'all') => void): Promise<void> {
+  publish('all');
+  // Cleanup runs even when the job was cancelled: the scope shields it from that cancellation.
+  await CancellationScope.nonCancellable(() => cleanupJob({ jobId }));
+}
+
+function summary(state: JobState): Omit<JobState, 'steps'> & { stepCount: number } {
+  const { steps, ...rest } = state;
+  return { ...rest, stepCount: steps.length };
+}
+
+function describeFailure(err: unknown): string {
+  // An ActivityFailure wraps the activity's own error: its message is the one a user can act on.
+  if (err instanceof Error && err.cause instanceof Error) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,3 @@
+export { buildJob, jobStateQuery, nonRetryableStepErrors } from './buildJob';
+export { memoKeys } from './memo';
+export type { BuildJobInput } from './buildJob';

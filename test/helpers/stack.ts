@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { Config } from '../../src/config';
+import { parseConfig } from '../../src/config';
+import { runHades } from '../../src/main/run';
+import { testEnv } from './testEnv';
+
+export interface TestStack {
+  config: Config;
+  apiUrl: string;
+  client: Client;
+  suffix: string;
+  stop(): Promise<void>;
+}
+
+export function uniqueSuffix(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/**
+ * Hades (api + bridge + worker) in this process against the shared test servers, isolated by its
+ * own task queue, stream, subjects, consumer and KV bucket.
+ */
+export async function startTestStack(overrides: Record<string, string> = {}): Promise<TestStack> {
+  const suffix = uniqueSuffix();
+  const config = parseConfig({
+    TEMPORAL_ADDRESS: testEnv.temporalAddress,
+    NATS_URL: testEnv.natsUrl,
+    TEMPORAL_TASK_QUEUE: `test-${suffix}`,
+    NATS_JOB_STREAM: `TEST_JOBS_${suffix}`,
+    NATS_JOB_SUBJECT_PREFIX: `test.${suffix}.jobs`,
+    NATS_CONSUMER: `bridge-${suffix}`,
+    NATS_SUBMISSIONS_BUCKET: `TEST_SUBMISSIONS_${suffix}`,
+    API_PORT: '0',
+    API_HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    CONCURRENCY: '2',
+    ...overrides,
+  });
+  const running = await runHades(config, { workflows: { workflowBundle: { codePath: testEnv.workflowBundle } } });
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  return {
+    config,
+    apiUrl: `http://127.0.0.1:${running.apiPort ?? 0}`,
+    client,
+    suffix,
+    async stop() {
+      await running.stop();
+      await connection.close();
+    },
+  };
+}

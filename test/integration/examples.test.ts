@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { helloWorldJob, sharedVolumeJob } from '../fixtures/examples';
+import { assertNoLeaks } from '../helpers/docker';
+import { request, waitForEnd } from '../helpers/http';
+import type { TestStack } from '../helpers/stack';
+import { startTestStack } from '../helpers/stack';
+
+// The walking skeleton end to end: HTTP → JetStream → bridge → Temporal workflow → Docker.
+describe('the Hades README examples over HTTP', () => {
+  let stack: TestStack;
+  const jobIds: string[] = [];
+  before(async () => {
+    stack = await startTestStack();
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('runs the one-step Hello World job to Succeeded', async () => {
+    const res = await request<{ message: string; job_id: string }>(`${stack.apiUrl}/build`, { method: 'POST', json: helloWorldJob() });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.message, 'Successfully enqueued job');
+    assert.match(res.body.job_id, /^[0-9a-f-]{36}$/);
+    jobIds.push(res.body.job_id);
+
+    const job = await waitForEnd(stack.apiUrl, res.body.job_id);
+    assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+    assert.equal(job.name, 'Example Job');
+    assert.equal(job.steps.length, 1);
+    assert.equal(job.steps[0]?.status, 'Succeeded');
+    assert.equal(job.steps[0]?.exitCode, 0);
+    assert.equal(job.steps[0]?.outputTail?.trim(), 'Hello, Hades!');
+    await assertNoLeaks(jobIds);
+
+    // Workflow id = job id: what the Temporal Web UI looks the job up by.
+    const description = await stack.client.workflow.getHandle(res.body.job_id).describe();
+    assert.equal(description.type, 'buildJob');
+    assert.equal(description.status.name, 'COMPLETED');
+  });
+
+  it('runs the three-step shared-volume job; the third step prints all three lines', async () => {
+    const res = await request<{ job_id: string }>(`${stack.apiUrl}/build`, { method: 'POST', json: sharedVolumeJob() });
+    assert.equal(res.status, 200);
+    jobIds.push(res.body.job_id);
+    const job = await waitForEnd(stack.apiUrl, res.body.job_id);
+    assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+    assert.deepEqual(
+      job.steps.map((s) => s.status),
+      ['Succeeded', 'Succeeded', 'Succeeded'],
+    );
+    assert.deepEqual(job.steps[2]?.outputTail?.trim().split('\n'), ['Hello from step 1', 'Hello from step 2', 'Hello from step 3']);
+    assert.ok(job.startedAt && job.finishedAt && job.durationMs !== undefined);
+    await assertNoLeaks(jobIds);
+  });
+});
