@@ -1,4 +1,4 @@
-import { fieldErrors, jobPayloadSchema, toJobSpec } from '../job';
+import { parseJobPayload, toJobSpec } from '../job';
 import type { JobSpec } from '../job';
 
 // Turning a queue message into a job: pure, so every way a message can be bad is unit-testable.
@@ -23,14 +23,14 @@ export function readSubmission(msg: IntakeMessage): Intake {
   } catch (err) {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` };
   }
-  const parsed = jobPayloadSchema.safeParse(body);
-  if (!parsed.success) {
-    return { ok: false, reason: `invalid job: ${fieldErrors(parsed.error).map((f) => `${f.path}: ${f.message}`).join('; ')}` };
+  const parsed = parseJobPayload(body);
+  if (!parsed.ok) {
+    return { ok: false, reason: `invalid job: ${parsed.fields.map((f) => `${f.path}: ${f.message}`).join('; ')}` };
   }
   // Header, then body, then one derived from the stream position: stable across redeliveries.
-  const id = msg.msgId ?? parsed.data.id ?? `${msg.stream.toLowerCase()}-${msg.streamSequence}`;
+  const id = msg.msgId ?? parsed.payload.id ?? `${msg.stream.toLowerCase()}-${msg.streamSequence}`;
   if (!jobIdPattern.test(id)) return { ok: false, reason: `job id "${id}" is not valid (letters, digits, _ . -, at most 128)` };
   const submitted = msg.submittedAtHeader ? new Date(msg.submittedAtHeader) : new Date(msg.timestampMs);
   const submittedAt = Number.isNaN(submitted.getTime()) ? new Date(msg.timestampMs) : submitted;
-  return { ok: true, spec: toJobSpec(parsed.data, id, submittedAt) };
+  return { ok: true, spec: toJobSpec(parsed.payload, id, submittedAt) };
 }

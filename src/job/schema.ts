@@ -16,6 +16,11 @@ export const limits = {
   maxPids: 4_194_304,
 } as const;
 
+/** "x is required" for a missing field, zod's own words for a wrong type. */
+function required(field: string) {
+  return (issue: { input?: unknown }) => (issue.input === undefined ? `${field} is required` : undefined);
+}
+
 const envKey = z
   .string()
   .min(1, 'must not be empty')
@@ -28,21 +33,22 @@ export const metadataSchema = z
     message: `at most ${limits.maxMetadataEntries} entries`,
   });
 
-const memoryString = z
-  .string()
-  .refine((s) => parseMemory(s) !== undefined, { message: 'not a memory size such as 512M or 2G' })
-  .refine((s) => (parseMemory(s) ?? 0) >= 6 * 1024 * 1024, { message: 'must be at least 6M (Docker minimum)' });
+const MIN_MEMORY = 6 * 1024 * 1024;
+const memoryString = z.string().superRefine((s, ctx) => {
+  const bytes = parseMemory(s);
+  if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'not a memory size such as 512M or 2G' });
+  else if (bytes < MIN_MEMORY) ctx.addIssue({ code: 'custom', message: 'must be at least 6M (Docker minimum)' });
+});
 
 // Docker network names: `none`, `bridge`, `host`, `default`, or a user network name.
 const networkName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, 'not a valid network name');
 
 const timeoutSeconds = z.number().int().positive().max(limits.maxTimeoutSeconds);
 
-const imageRef = z
-  .string()
-  .min(1, 'image is required')
-  .max(512)
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/, 'not a valid image reference');
+const imageRef = z.string({ error: required('image') }).superRefine((s, ctx) => {
+  if (s.length === 0) ctx.addIssue({ code: 'custom', message: 'image is required' });
+  else if (s.length > 512 || !/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/.test(s)) ctx.addIssue({ code: 'custom', message: 'not a valid image reference' });
+});
 
 export const stepSchema = z
   .object({
@@ -58,21 +64,12 @@ export const stepSchema = z
     pids_limit: z.number().int().positive().max(limits.maxPids).optional(),
     network: networkName.optional(),
     timeout_seconds: timeoutSeconds.optional(),
-  })
-  .superRefine((step, ctx) => {
-    if (step.memory_swap !== undefined) {
-      if (step.memory_limit === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['memory_swap'], message: 'needs memory_limit' });
-      } else if ((parseMemory(step.memory_swap) ?? 0) < (parseMemory(step.memory_limit) ?? 0)) {
-        ctx.addIssue({ code: 'custom', path: ['memory_swap'], message: 'must be at least memory_limit' });
-      }
-    }
   });
 
 export const jobPayloadSchema = z
   .object({
     id: z.uuid().optional(),
-    name: z.string().min(1, 'name is required').max(limits.maxNameLength),
+    name: z.string({ error: required('name') }).min(1, 'name is required').max(limits.maxNameLength),
     metadata: metadataSchema.optional(),
     timestamp: z.string().max(64).optional(),
     priority: z.number().int().min(-1000).max(1000).default(defaultPriority),
@@ -82,19 +79,6 @@ export const jobPayloadSchema = z
       .optional(),
     timeout_seconds: timeoutSeconds.optional(),
     steps: z.array(stepSchema).min(1, 'a job needs at least one step').max(limits.maxSteps),
-  })
-  .superRefine((job, ctx) => {
-    const seen = new Map<string, number>();
-    job.steps.forEach((step, index) => {
-      if (step.id === undefined) return;
-      const key = String(step.id);
-      const first = seen.get(key);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['steps', index, 'id'], message: `duplicate step id ${key} (also steps[${first}])` });
-      } else {
-        seen.set(key, index);
-      }
-    });
   });
 
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
@@ -103,6 +87,45 @@ export type StepPayload = z.infer<typeof stepSchema>;
 export interface FieldError {
   path: string;
   message: string;
+}
+
+/**
+ * Rules across fields, checked on the raw body so they are reported together with every other
+ * problem (zod skips an object's refinements once one of its fields failed).
+ */
+export function crossFieldErrors(raw: unknown): FieldError[] {
+  const errors: FieldError[] = [];
+  const steps = (raw as { steps?: unknown } | null)?.steps;
+  if (!Array.isArray(steps)) return errors;
+  const seen = new Map<string, number>();
+  steps.forEach((step: unknown, index) => {
+    if (typeof step !== 'object' || step === null) return;
+    const { id, memory_limit: limit, memory_swap: swap } = step as Record<string, unknown>;
+    if (typeof id === 'number' || typeof id === 'string') {
+      const first = seen.get(String(id));
+      if (first !== undefined) errors.push({ path: `steps[${index}].id`, message: `duplicate step id ${String(id)} (also steps[${first}])` });
+      else seen.set(String(id), index);
+    }
+    if (swap !== undefined) {
+      if (limit === undefined) errors.push({ path: `steps[${index}].memory_swap`, message: 'needs memory_limit' });
+      else if (typeof limit === 'string' && typeof swap === 'string') {
+        const l = parseMemory(limit);
+        const w = parseMemory(swap);
+        if (l !== undefined && w !== undefined && w < l) errors.push({ path: `steps[${index}].memory_swap`, message: 'must be at least memory_limit' });
+      }
+    }
+  });
+  return errors;
+}
+
+export type ParsedPayload = { ok: true; payload: JobPayload } | { ok: false; fields: FieldError[] };
+
+/** Validates a job body: every bad field at once, or the payload with defaults applied. */
+export function parseJobPayload(raw: unknown): ParsedPayload {
+  const result = jobPayloadSchema.safeParse(raw);
+  const fields = [...(result.success ? [] : fieldErrors(result.error)), ...crossFieldErrors(raw)];
+  if (fields.length > 0 || !result.success) return { ok: false, fields };
+  return { ok: true, payload: result.data };
 }
 
 /** Every bad field of a zod error, with a dotted path (`steps[1].image`). */

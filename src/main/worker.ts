@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/createActivities';
 import { createDockerExecutor } from '../activities/docker/dockerExecutor';
@@ -48,6 +48,17 @@ export async function createHadesWorker(
   });
 }
 
-export async function connectWorker(config: Pick<Config, 'TEMPORAL_ADDRESS'>): Promise<NativeConnection> {
+let runtimeInstalled = false;
+
+export async function connectWorker(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'LOG_LEVEL'>): Promise<NativeConnection> {
+  // The SDK's runtime can be set up once per process, before its first connection.
+  if (!runtimeInstalled) {
+    runtimeInstalled = true;
+    try {
+      Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
+    } catch {
+      // Installed already (another worker in this process): keep it.
+    }
+  }
   return NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 }

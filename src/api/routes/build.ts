@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { fieldErrors, jobPayloadSchema } from '../../job';
+import { parseJobPayload } from '../../job';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
 
@@ -13,14 +13,14 @@ export function buildRoutes(deps: ApiDeps): Router {
     if (!req.is('application/json') && req.body === undefined) {
       throw new ApiError(415, 'unsupported_media_type', 'send the job as JSON with Content-Type: application/json');
     }
-    const parsed = jobPayloadSchema.safeParse(req.body);
-    if (!parsed.success) {
-      const fields = fieldErrors(parsed.error);
+    const parsed = parseJobPayload(req.body);
+    if (!parsed.ok) {
+      const { fields } = parsed;
       throw new ApiError(400, 'invalid_payload', `the job is invalid: ${fields.length} problem${fields.length === 1 ? '' : 's'}`, fields);
     }
     // A client-chosen id makes a retried POST idempotent; otherwise we make one.
-    const id = parsed.data.id ?? newId();
-    await deps.queue.submit(id, parsed.data, now());
+    const id = parsed.payload.id ?? newId();
+    await deps.queue.submit(id, parsed.payload, now());
     res.status(200).json({ message: 'Successfully enqueued job', job_id: id });
   });
 

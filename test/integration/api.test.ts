@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ErrorBody } from '../../src/api/errors';
+import type { JobState } from '../../src/job';
+import { helloWorldJob } from '../fixtures/examples';
+import { request } from '../helpers/http';
+import type { TestStack } from '../helpers/stack';
+import { startTestStack } from '../helpers/stack';
+
+// The API alone (no bridge, no worker): what it accepts, rejects and answers before a job runs.
+describe('the HTTP API', () => {
+  let stack: TestStack;
+  const auth = { authorization: `Basic ${Buffer.from('hades:s3cret').toString('base64')}` };
+  before(async () => {
+    stack = await startTestStack({ HADES_ROLES: 'api', AUTH_KEY: 's3cret' });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('answers GET /ping without credentials', async () => {
+    const res = await request(`${stack.apiUrl}/ping`);
+    assert.equal(res.status, 200);
+  });
+
+  it('asks for Basic hades:AUTH_KEY on /build and /jobs, with the JSON error shape', async () => {
+    for (const headers of [{} as Record<string, string>, { authorization: `Basic ${Buffer.from('hades:wrong').toString('base64')}` }]) {
+      const res = await request<ErrorBody>(`${stack.apiUrl}/build`, { method: 'POST', json: helloWorldJob(), headers });
+      assert.equal(res.status, 401);
+      assert.equal(res.body.error.code, 'unauthorized');
+      assert.equal(res.headers.get('www-authenticate'), 'Basic realm="hades"');
+    }
+    const res = await request<ErrorBody>(`${stack.apiUrl}/jobs/some-id`);
+    assert.equal(res.status, 401);
+  });
+
+  it('names every bad field in one 400 answer', async () => {
+    const res = await request<ErrorBody>(`${stack.apiUrl}/build`, {
+      method: 'POST',
+      headers: auth,
+      json: { priority: 'high', steps: [{ id: 1, name: 'no image' }, { id: 1, image: 'x', memory_limit: 'lots' }] },
+    });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'invalid_payload');
+    const paths = (res.body.error.fields ?? []).map((f) => f.path).sort();
+    assert.deepEqual(paths, ['name', 'priority', 'steps[0].image', 'steps[1].id', 'steps[1].memory_limit'].sort());
+  });
+
+  it('rejects a body that is not JSON, and a job without steps', async () => {
+    const bad = await fetch(`${stack.apiUrl}/build`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"name":' });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as ErrorBody).error.code, 'invalid_json');
+    const empty = await request<ErrorBody>(`${stack.apiUrl}/build`, { method: 'POST', headers: auth, json: { name: 'x', steps: [] } });
+    assert.equal(empty.status, 400);
+    assert.deepEqual(empty.body.error.fields?.map((f) => f.path), ['steps']);
+  });
+
+  it('answers 413 for a body over the limit', async () => {
+    const res = await request<ErrorBody>(`${stack.apiUrl}/build`, {
+      method: 'POST',
+      headers: auth,
+      json: { ...helloWorldJob(), metadata: { BIG: 'x'.repeat(3 * 1024 * 1024) } },
+    });
+    assert.equal(res.status, 413);
+    assert.equal(res.body.error.code, 'payload_too_large');
+  });
+
+  it('answers 404 JSON for an unknown job id', async () => {
+    const res = await request<ErrorBody>(`${stack.apiUrl}/jobs/00000000-0000-4000-8000-000000000000`, { headers: auth });
+    assert.equal(res.status, 404);
+    assert.equal(res.body.error.code, 'job_not_found');
+  });
+
+  it('knows an accepted job as Queued before any bridge has started it, ignoring unknown fields', async () => {
+    const payload = { ...helloWorldJob(), volumes: [{ name: 'v' }], steps: [{ ...helloWorldJob().steps[0], workingDir: '/x', volumeMounts: [] }] };
+    const res = await request<{ job_id: string }>(`${stack.apiUrl}/build`, { method: 'POST', headers: auth, json: payload });
+    assert.equal(res.status, 200);
+    const job = await request<JobState>(`${stack.apiUrl}/jobs/${res.body.job_id}`, { headers: auth });
+    assert.equal(job.status, 200);
+    assert.equal(job.body.status, 'Queued');
+    assert.equal(job.body.name, 'Example Job');
+    assert.deepEqual(job.body.steps.map((s) => [s.id, s.status]), [['1', 'Pending']]);
+  });
+
+  it('keeps a client-chosen id, so a retried POST is the same job', async () => {
+    const id = '6f1d0c8e-2f7a-4b8e-9a51-0d6c1f2a3b4c';
+    const first = await request<{ job_id: string }>(`${stack.apiUrl}/build`, { method: 'POST', headers: auth, json: { ...helloWorldJob(), id } });
+    const second = await request<{ job_id: string }>(`${stack.apiUrl}/build`, { method: 'POST', headers: auth, json: { ...helloWorldJob(), id } });
+    assert.equal(first.body.job_id, id);
+    assert.equal(second.body.job_id, id);
+  });
+});

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { assertNoLeaks } from '../helpers/docker';
+import { request, waitForEnd } from '../helpers/http';
+import type { TestStack } from '../helpers/stack';
+import { startTestStack } from '../helpers/stack';
+import { images } from '../helpers/testEnv';
+
+describe('a job whose step fails', () => {
+  let stack: TestStack;
+  const jobIds: string[] = [];
+  before(async () => {
+    stack = await startTestStack();
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  async function submit(payload: unknown): Promise<string> {
+    const res = await request<{ job_id: string }>(`${stack.apiUrl}/build`, { method: 'POST', json: payload });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    jobIds.push(res.body.job_id);
+    return res.body.job_id;
+  }
+
+  it('ends Failed, names the step and exit code, and skips the steps after it', async () => {
+    const id = await submit({
+      name: 'fails',
+      steps: [
+        { id: 1, name: 'ok', image: images.busybox, script: 'true' },
+        { id: 2, name: 'boom', image: images.busybox, script: 'echo about to fail; exit 3' },
+        { id: 3, name: 'never', image: images.busybox, script: 'echo should not run' },
+      ],
+    });
+    const job = await waitForEnd(stack.apiUrl, id);
+    assert.equal(job.status, 'Failed');
+    assert.equal(job.reason, 'step "boom" exited with code 3');
+    assert.deepEqual(job.steps.map((s) => s.status), ['Succeeded', 'Failed', 'Skipped']);
+    assert.equal(job.steps[1]?.exitCode, 3);
+    assert.equal(job.steps[1]?.outputTail?.trim(), 'about to fail');
+    await assertNoLeaks([id]);
+    const description = await stack.client.workflow.getHandle(id).describe();
+    assert.equal(description.status.name, 'FAILED');
+  });
+
+  it('goes on past a failing step marked continue_on_error', async () => {
+    const id = await submit({
+      name: 'continues',
+      steps: [
+        { id: 1, name: 'allowed to fail', image: images.busybox, script: 'exit 1', continue_on_error: true },
+        { id: 2, name: 'runs anyway', image: images.busybox, script: 'echo ran' },
+      ],
+    });
+    const job = await waitForEnd(stack.apiUrl, id);
+    assert.equal(job.status, 'Succeeded');
+    assert.deepEqual(job.steps.map((s) => s.status), ['Failed', 'Succeeded']);
+    await assertNoLeaks([id]);
+  });
+
+  it('fails fast, naming the image, when the image does not exist anywhere', async () => {
+    const id = await submit({ name: 'no image', steps: [{ id: 1, name: 'ghost', image: '127.0.0.1:1/nope/ghost:1', script: 'true' }] });
+    const job = await waitForEnd(stack.apiUrl, id, 60_000);
+    assert.equal(job.status, 'Failed');
+    assert.match(job.reason ?? '', /127\.0\.0\.1:1\/nope\/ghost:1/);
+    await assertNoLeaks([id]);
+  });
+});

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { Worker } from '@temporalio/worker';
+import { testEnv } from '../helpers/testEnv';
+
+// Histories recorded from real runs (npm run record-histories) must replay against today's
+// workflow code: a change that would break running jobs fails here first.
+const dir = join(__dirname, 'histories');
+const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+it('has recorded histories to replay (one passing, one failing job)', () => {
+  assert.deepEqual(files.sort(), ['failed.json', 'succeeded.json']);
+});
+
+it('replays every recorded history without non-determinism', async () => {
+  const histories = files.map((f) => ({ workflowId: f, history: JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown }));
+  const results = Worker.runReplayHistories({ workflowBundle: { codePath: testEnv.workflowBundle } }, histories);
+  let replayed = 0;
+  for await (const result of results) {
+    assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+    replayed++;
+  }
+  assert.equal(replayed, files.length);
+});

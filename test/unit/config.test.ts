@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, parseConfig } from '../../src/config';
+
+describe('parseConfig', () => {
+  it('has a default for everything', () => {
+    const config = parseConfig({});
+    assert.equal(config.API_PORT, 8080);
+    assert.equal(config.CONCURRENCY, 1);
+    assert.equal(config.HADES_EXECUTOR, 'docker');
+    assert.deepEqual(config.HADES_ROLES, ['api', 'bridge', 'worker']);
+  });
+  it('treats empty values as unset, like a .env line `AUTH_KEY=`', () => {
+    assert.equal(parseConfig({ AUTH_KEY: '' }).AUTH_KEY, undefined);
+  });
+  it('stops with a message naming each bad variable', () => {
+    assert.throws(
+      () => parseConfig({ API_PORT: 'eighty', HADES_EXECUTOR: 'podman', DOCKER_MEMORY_LIMIT: 'lots', HADES_ROLES: 'api,chef' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        for (const name of ['API_PORT="eighty"', 'HADES_EXECUTOR="podman"', 'DOCKER_MEMORY_LIMIT="lots"', 'HADES_ROLES="api,chef"']) {
+          assert.ok(err.message.includes(name), `${name} in ${err.message}`);
+        }
+        return true;
+      },
+    );
+  });
+});

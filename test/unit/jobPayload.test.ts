@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseJobPayload, parseMemory, priorityLevel, stepEnv, toJobSpec } from '../../src/job';
+
+describe('parseMemory', () => {
+  it('reads binary units like Docker (1G = 1024³)', () => {
+    assert.equal(parseMemory('512M'), 512 * 1024 ** 2);
+    assert.equal(parseMemory('2G'), 2 * 1024 ** 3);
+    assert.equal(parseMemory('1.5g'), 1.5 * 1024 ** 3);
+    assert.equal(parseMemory('1048576'), 1048576);
+    assert.equal(parseMemory('64Mi'), 64 * 1024 ** 2);
+  });
+  it('refuses what it cannot read', () => {
+    for (const bad of ['', 'lots', '12X', '-5M', 'M']) assert.equal(parseMemory(bad), undefined, bad);
+  });
+});
+
+describe('priorityLevel', () => {
+  it('maps Hades integers: ≥3 high, 2 medium, ≤1 low', () => {
+    assert.deepEqual([5, 3, 2, 1, 0, -1].map(priorityLevel), ['high', 'high', 'medium', 'low', 'low', 'low']);
+  });
+});
+
+describe('parseJobPayload', () => {
+  const step = { id: 1, name: 's', image: 'busybox:1', script: 'true' };
+  it('applies defaults and drops unknown fields', () => {
+    const parsed = parseJobPayload({ name: 'j', steps: [{ ...step, workingDir: '/x', volumes: [] }], volumeMounts: [] });
+    assert.ok(parsed.ok);
+    assert.equal(parsed.payload.priority, 3);
+    assert.equal('volumeMounts' in parsed.payload, false);
+    assert.equal('workingDir' in (parsed.payload.steps[0] ?? {}), false);
+  });
+  it('names every bad field at once', () => {
+    const parsed = parseJobPayload({
+      steps: [
+        { ...step, memory_swap: '1G' },
+        { ...step, memory_limit: '1G', memory_swap: '512M', pids_limit: -1, network: 'bad net', timeout_seconds: 0 },
+        { id: 1, image: '' },
+      ],
+      callback_url: 'ftp://x',
+    });
+    assert.equal(parsed.ok, false);
+    const paths = parsed.ok ? [] : parsed.fields.map((f) => f.path).sort();
+    assert.deepEqual(paths, [
+      'callback_url',
+      'name',
+      'steps[0].memory_swap',
+      'steps[1].id',
+      'steps[1].memory_swap',
+      'steps[1].network',
+      'steps[1].pids_limit',
+      'steps[1].timeout_seconds',
+      'steps[2].id',
+      'steps[2].image',
+    ]);
+  });
+  it('refuses a body that is not an object', () => {
+    for (const raw of [null, 'job', 42, []]) assert.equal(parseJobPayload(raw).ok, false);
+  });
+});
+
+describe('toJobSpec and stepEnv', () => {
+  it('normalises steps and builds the env Hades gives a step (step metadata wins)', () => {
+    const parsed = parseJobPayload({
+      name: 'env job',
+      metadata: { GLOBAL: 'job', SHARED: 'job' },
+      steps: [{ image: 'busybox:1', metadata: { SHARED: 'step' }, memory_limit: '512M', cpu_limit: 0.5 }],
+    });
+    assert.ok(parsed.ok);
+    const spec = toJobSpec(parsed.payload, 'the-id', new Date('2026-01-01T00:00:00Z'));
+    const first = spec.steps[0];
+    assert.ok(first);
+    assert.equal(first.id, '1');
+    assert.equal(first.name, 'step 1');
+    assert.equal(first.memoryBytes, 512 * 1024 ** 2);
+    assert.equal(spec.priorityLevel, 'high');
+    assert.deepEqual(stepEnv(spec, first), { GLOBAL: 'job', SHARED: 'step', UUID: 'the-id', JOB_NAME: 'env job' });
+  });
+});
