@@ -5,7 +5,6 @@ import { parseMemory } from './job/limits';
 // file reads process.env. Names follow the original Hades where it has one (API_PORT,
 // AUTH_KEY, CONCURRENCY, DOCKER_*).
 
-const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -53,8 +52,6 @@ export const configSchema = z.object({
       return bytes;
     }),
 
-  STEP_TIMEOUT_SECONDS: positiveInt.default(3600),
-  JOB_TIMEOUT_SECONDS: positiveInt.default(6 * 3600),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });

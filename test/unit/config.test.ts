@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, configSchema, parseConfig } from '../../src/config';
 
 describe('parseConfig', () => {
   it('has a default for everything', () => {
@@ -24,5 +26,20 @@ describe('parseConfig', () => {
         return true;
       },
     );
+  });
+});
+
+describe('.env.example', () => {
+  it('lists every variable the config reads, with a value the config accepts', () => {
+    const text = readFileSync(join(__dirname, '..', '..', '.env.example'), 'utf8');
+    const entries = Object.fromEntries(
+      text
+        .split('\n')
+        .map((line) => /^#?\s*([A-Z][A-Z0-9_]+)=(.*)$/.exec(line))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => [m[1], m[2]]),
+    );
+    for (const name of Object.keys(configSchema.shape)) assert.ok(name in entries, `${name} missing from .env.example`);
+    assert.doesNotThrow(() => parseConfig(entries));
   });
 });

@@ -116,8 +116,8 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
     const outcome: StepOutcome = {
       containerId: info.Id,
       exitCode: final.State.ExitCode,
-      startedAt: final.State.StartedAt,
-      finishedAt: final.State.FinishedAt,
+      startedAt: isoTime(final.State.StartedAt),
+      finishedAt: isoTime(final.State.FinishedAt),
       oomKilled: final.State.OOMKilled,
       timedOut,
       outputTail: tail.text(),
@@ -138,6 +138,12 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
   }
 
   return { kind: 'docker', runStep, cleanupJob };
+}
+
+/** Docker's RFC 3339 times carry nanoseconds; the API speaks milliseconds like every other time. */
+function isoTime(dockerTime: string): string {
+  const ms = Date.parse(dockerTime);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : dockerTime;
 }
 
 function remainingTime(info: Docker.ContainerInspectInfo, timeoutSeconds: number): number {
