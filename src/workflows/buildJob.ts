@@ -140,9 +140,10 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
 }
 
 async function finish(jobId: string, state: JobState, publish: (which: 'all') => void): Promise<void> {
-  publish('all');
   // Cleanup runs even when the job was cancelled: the scope shields it from that cancellation.
+  // The final state is published after it, so a job shown as ended holds no container or volume.
   await CancellationScope.nonCancellable(() => cleanupJob({ jobId }));
+  publish('all');
 }
 
 function summary(state: JobState): Omit<JobState, 'steps'> & { stepCount: number } {
