@@ -5,16 +5,16 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { join, resolve } from 'node:path';
+import { jobSearchAttributes } from '../src/workflows/searchAttributes';
 
 export const projectRoot = resolve(__dirname, '..');
 const venvBin = join(projectRoot, '.tools', 'venv', 'bin');
 
-/** Search attributes the dev server registers for jobs (Web UI filters). */
-export const searchAttributes: Record<string, string> = {
-  HadesJobName: 'Keyword',
-  HadesStatus: 'Keyword',
-  HadesPriority: 'Int',
-};
+/** Search attributes the dev server registers for jobs (Web UI filters): `HadesStatus=Keyword`. */
+const cliTypes = { KEYWORD: 'Keyword', INT: 'Int' } as const;
+export const searchAttributes: Record<string, string> = Object.fromEntries(
+  Object.values(jobSearchAttributes).map((key) => [key.name, cliTypes[key.type]]),
+);
 
 export interface Service {
   name: string;

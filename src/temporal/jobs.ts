@@ -5,6 +5,7 @@ import type { JobSpec, JobState } from '../job';
 import { queuedState } from '../job';
 import type { BuildJobInput } from '../workflows/buildJob';
 import { memoKeys } from '../workflows/memo';
+import { jobSearchAttributes } from '../workflows/searchAttributes';
 import { jobView } from './jobView';
 
 export const workflowType = 'buildJob';
@@ -37,6 +38,11 @@ export async function startJob(client: Client, spec: JobSpec, options: StartJobO
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       memo: initialMemo(spec),
+      typedSearchAttributes: [
+        { key: jobSearchAttributes.name, value: spec.name },
+        { key: jobSearchAttributes.status, value: 'Queued' },
+        { key: jobSearchAttributes.priority, value: spec.priority },
+      ],
     });
   } catch (err) {
     // A closed run of this id exists: the job ran already, and must not run again.

@@ -7,11 +7,13 @@ import {
   setHandler,
   sleep,
   upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/createActivities';
 import type { JobSpec, JobState, StepSpec } from '../job/types';
 import { memoKeys } from './memo';
+import { jobSearchAttributes } from './searchAttributes';
 import { jobEnded, stepEnded, stepFinished } from './state';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -63,12 +65,17 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
   setHandler(jobStateQuery, () => state);
 
   // `all` rewrites every step key: only at the end, when skipped steps change at once.
+  let shownStatus: string | undefined;
   const publish = (stepIndex?: number | 'all') => {
     const memo: Record<string, unknown> = { [memoKeys.job]: summary(state) };
     for (const step of state.steps) {
       if (stepIndex === 'all' || stepIndex === step.index) memo[memoKeys.step(step.index)] = step;
     }
     upsertMemo(memo);
+    if (state.status !== shownStatus) {
+      shownStatus = state.status;
+      upsertSearchAttributes([{ key: jobSearchAttributes.status, value: state.status }]);
+    }
   };
   const setStep = (index: number, update: (s: JobState['steps'][number]) => JobState['steps'][number]) => {
     const current = state.steps[index];

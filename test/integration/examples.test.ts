@@ -5,6 +5,8 @@ import { assertNoLeaks } from '../helpers/docker';
 import { request, waitForEnd } from '../helpers/http';
 import type { TestStack } from '../helpers/stack';
 import { startTestStack } from '../helpers/stack';
+import { images } from '../helpers/testEnv';
+import { jobSearchAttributes } from '../../src/workflows/searchAttributes';
 
 // The walking skeleton end to end: HTTP → JetStream → bridge → Temporal workflow → Docker.
 describe('the Hades README examples over HTTP', () => {
@@ -33,10 +35,20 @@ describe('the Hades README examples over HTTP', () => {
     assert.equal(job.steps[0]?.outputTail?.trim(), 'Hello, Hades!');
     await assertNoLeaks(jobIds);
 
-    // Workflow id = job id: what the Temporal Web UI looks the job up by.
-    const description = await stack.client.workflow.getHandle(res.body.job_id).describe();
+    // Workflow id = job id: what the Temporal Web UI looks the job up by, with its name, status
+    // and priority as search attributes and each step's activity summarised.
+    const handle = stack.client.workflow.getHandle(res.body.job_id);
+    const description = await handle.describe();
     assert.equal(description.type, 'buildJob');
     assert.equal(description.status.name, 'COMPLETED');
+    assert.equal(description.typedSearchAttributes.get(jobSearchAttributes.status), 'Succeeded');
+    assert.equal(description.typedSearchAttributes.get(jobSearchAttributes.name), 'Example Job');
+    assert.equal(description.typedSearchAttributes.get(jobSearchAttributes.priority), 1);
+    const history = await handle.fetchHistory();
+    const summaries = (history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runStep')
+      .map((e) => JSON.parse(Buffer.from(e.userMetadata?.summary?.data ?? new Uint8Array()).toString('utf8')) as string);
+    assert.deepEqual(summaries, [`step 1 "Hello World" (${images.busybox})`]);
   });
 
   it('runs the three-step shared-volume job; the third step prints all three lines', async () => {
