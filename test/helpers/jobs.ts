@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import type Docker from 'dockerode';
+import { labels } from '../../src/activities/docker/names';
+import { docker } from './docker';
+import { request } from './http';
+
+/** POSTs a job and returns its id, failing the test on anything but 200. */
+export async function submitJob(apiUrl: string, payload: unknown, jobIds?: string[]): Promise<string> {
+  const res = await request<{ job_id: string }>(`${apiUrl}/build`, { method: 'POST', json: payload });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  jobIds?.push(res.body.job_id);
+  return res.body.job_id;
+}
+
+/** Inspects the job's running container for `stepIndex` as soon as it runs. */
+export async function inspectRunningStep(jobId: string, stepIndex: number, timeoutMs = 30_000): Promise<Docker.ContainerInspectInfo> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const running = await docker.listContainers({
+      filters: { label: [`${labels.job}=${jobId}`, `${labels.step}=${stepIndex}`], status: ['running'] },
+    });
+    const first = running[0];
+    if (first) return docker.getContainer(first.Id).inspect();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`step ${stepIndex} of job ${jobId} never ran`);
+}

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { assertNoLeaks, docker } from '../helpers/docker';
+import { waitForEnd } from '../helpers/http';
+import { inspectRunningStep, submitJob } from '../helpers/jobs';
+import type { TestStack } from '../helpers/stack';
+import { startTestStack, uniqueSuffix } from '../helpers/stack';
+import { images } from '../helpers/testEnv';
+
+const MiB = 1024 * 1024;
+
+describe('what a step container gets', () => {
+  let stack: TestStack;
+  const jobIds: string[] = [];
+  before(async () => {
+    stack = await startTestStack();
+  });
+  after(async () => {
+    await stack?.stop();
+    await assertNoLeaks(jobIds);
+  });
+
+  it('sees job metadata, step metadata (step wins), UUID and JOB_NAME, in /shared', async () => {
+    const id = await submitJob(
+      stack.apiUrl,
+      {
+        name: 'env job',
+        metadata: { GLOBAL: 'from job', SHARED: 'from job' },
+        steps: [{ id: 1, name: 'env', image: images.busybox, metadata: { SHARED: 'from step' }, script: 'echo "$GLOBAL|$SHARED|$UUID|$JOB_NAME|$(pwd)"' }],
+      },
+      jobIds,
+    );
+    const job = await waitForEnd(stack.apiUrl, id);
+    assert.equal(job.steps[0]?.outputTail?.trim(), `from job|from step|${id}|env job|/shared`);
+  });
+
+  it('runs under the limits it asked for, visible in docker inspect, hardened, and without network for `none`', async () => {
+    const id = await submitJob(
+      stack.apiUrl,
+      {
+        name: 'limits',
+        steps: [
+          {
+            id: 1,
+            name: 'limited',
+            image: images.busybox,
+            cpu_limit: 0.5,
+            memory_limit: '64M',
+            memory_swap: '128M',
+            pids_limit: 50,
+            network: 'none',
+            script: 'ls /sys/class/net; sleep 2',
+          },
+        ],
+      },
+      jobIds,
+    );
+    const info = await inspectRunningStep(id, 0);
+    const host = info.HostConfig;
+    assert.equal(host.NanoCpus, 500_000_000);
+    assert.equal(host.Memory, 64 * MiB);
+    assert.equal(host.MemorySwap, 128 * MiB);
+    assert.equal(host.PidsLimit, 50);
+    assert.equal(host.NetworkMode, 'none');
+    assert.deepEqual(host.SecurityOpt, ['no-new-privileges']);
+    assert.equal(host.Privileged, false);
+    assert.deepEqual(info.Mounts.map((m) => m.Destination), ['/shared'], 'only the job volume is mounted (no Docker socket)');
+    const job = await waitForEnd(stack.apiUrl, id);
+    assert.equal(job.status, 'Succeeded');
+    assert.equal(job.steps[0]?.outputTail?.trim(), 'lo', 'network none: only loopback');
+  });
+
+  it('reports a step killed for memory as out of memory', async () => {
+    const id = await submitJob(
+      stack.apiUrl,
+      {
+        name: 'oom',
+        steps: [{ id: 1, name: 'hungry', image: images.debian, memory_limit: '32M', memory_swap: '32M', script: 'python3 -c "b = bytearray(512 * 1024 * 1024); print(len(b))"' }],
+      },
+      jobIds,
+    );
+    const job = await waitForEnd(stack.apiUrl, id);
+    assert.equal(job.status, 'Failed');
+    assert.equal(job.steps[0]?.exitCode, 137);
+    assert.match(job.reason ?? '', /out of memory/);
+  });
+
+  it("runs the image's own entrypoint and command when a step has no script", async () => {
+    const repo = `hades-test/cmd-${uniqueSuffix()}`;
+    const base = await docker.createContainer({ Image: images.busybox });
+    await base.commit({ repo, tag: '1', changes: ['CMD ["echo", "image default command"]'] });
+    await base.remove();
+    try {
+      const id = await submitJob(stack.apiUrl, { name: 'no script', steps: [{ id: 1, name: 'default', image: `${repo}:1` }] }, jobIds);
+      const job = await waitForEnd(stack.apiUrl, id);
+      assert.equal(job.status, 'Succeeded');
+      assert.equal(job.steps[0]?.outputTail?.trim(), 'image default command');
+    } finally {
+      await docker.getImage(`${repo}:1`).remove();
+    }
+  });
+});
+
+describe('global caps (DOCKER_CPU_LIMIT, DOCKER_MEMORY_LIMIT)', () => {
+  let stack: TestStack;
+  const jobIds: string[] = [];
+  before(async () => {
+    stack = await startTestStack({ DOCKER_CPU_LIMIT: '1', DOCKER_MEMORY_LIMIT: '96M' });
+  });
+  after(async () => {
+    await stack?.stop();
+    await assertNoLeaks(jobIds);
+  });
+
+  it('apply to steps that ask for nothing or for more; a step may ask for less', async () => {
+    const id = await submitJob(
+      stack.apiUrl,
+      {
+        name: 'caps',
+        steps: [
+          { id: 1, name: 'asks nothing', image: images.busybox, script: 'sleep 1' },
+          { id: 2, name: 'asks more', image: images.busybox, cpu_limit: 4, memory_limit: '2G', script: 'sleep 1' },
+          { id: 3, name: 'asks less', image: images.busybox, cpu_limit: 0.25, memory_limit: '32M', script: 'sleep 1' },
+        ],
+      },
+      jobIds,
+    );
+    const seen = [];
+    for (const index of [0, 1, 2]) {
+      const info = await inspectRunningStep(id, index);
+      seen.push([info.HostConfig.NanoCpus, info.HostConfig.Memory]);
+    }
+    assert.deepEqual(seen, [
+      [1e9, 96 * MiB],
+      [1e9, 96 * MiB],
+      [0.25e9, 32 * MiB],
+    ]);
+    assert.equal((await waitForEnd(stack.apiUrl, id)).status, 'Succeeded');
+  });
+});
