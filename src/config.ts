@@ -29,6 +29,8 @@ export const configSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('hades'),
+  // A workflow bundle built ahead (bundleWorkflowCode): the worker starts without webpack.
+  HADES_WORKFLOW_BUNDLE: z.string().min(1).optional(),
 
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   NATS_JOB_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_JOBS'),

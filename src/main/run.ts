@@ -55,7 +55,8 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
     let workerDone: Promise<void> | undefined;
     if (roles.has('worker')) {
       const connection: NativeConnection = await connectWorker(config);
-      worker = await createHadesWorker(config, { connection, ...(options.workflows && { workflows: options.workflows }) });
+      const workflows = options.workflows ?? (config.HADES_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: config.HADES_WORKFLOW_BUNDLE } } : undefined);
+      worker = await createHadesWorker(config, { connection, ...(workflows && { workflows }) });
       const w = worker;
       workerDone = w.run();
       stops.push(async () => {

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseConfig } from '../../src/config';
+import { runHades } from '../../src/main/run';
+import type { Running } from '../../src/main/run';
+import { assertNoLeaks } from '../helpers/docker';
+import { waitForEnd } from '../helpers/http';
+import { inspectRunningStep, submitJob } from '../helpers/jobs';
+import type { TestStack } from '../helpers/stack';
+import { startTestStack } from '../helpers/stack';
+import { images, testEnv } from '../helpers/testEnv';
+
+const root = join(__dirname, '..', '..');
+
+/** A worker in its own process, as production runs it (`HADES_ROLES=worker`). */
+function spawnWorker(config: TestStack['config']): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main.ts')], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      HADES_ROLES: 'worker',
+      TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+      TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
+      HADES_WORKFLOW_BUNDLE: testEnv.workflowBundle,
+      CONCURRENCY: '2',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+describe('a worker killed with SIGKILL during a step', () => {
+  let stack: TestStack;
+  let child: ChildProcess | undefined;
+  let second: Running | undefined;
+  before(async () => {
+    stack = await startTestStack({ HADES_ROLES: 'api,bridge' });
+  });
+  after(async () => {
+    child?.kill('SIGKILL');
+    await second?.stop();
+    await stack?.stop();
+  });
+
+  it('does not lose the job: the next worker re-attaches to the container and finishes it', async () => {
+    child = spawnWorker(stack.config);
+    const id = await submitJob(stack.apiUrl, {
+      name: 'survives a crash',
+      steps: [
+        { id: 1, name: 'long', image: images.busybox, script: 'echo started; sleep 4; echo finished' },
+        { id: 2, name: 'next', image: images.busybox, script: 'cat /shared/mark 2>/dev/null || echo second step ran' },
+      ],
+    });
+    const before = await inspectRunningStep(id, 0, 60_000);
+    const exited = new Promise((resolve) => child?.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+
+    second = await runHades(parseConfig({ ...stringEnv(stack.config), HADES_ROLES: 'worker', HADES_WORKFLOW_BUNDLE: testEnv.workflowBundle }));
+    const job = await waitForEnd(stack.apiUrl, id, 60_000);
+    assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+    assert.equal(job.steps[0]?.outputTail, 'started\nfinished\n', 'the step ran once: its container was re-attached, not started again');
+    assert.equal(job.steps[0]?.startedAt, new Date(Date.parse(before.State.StartedAt)).toISOString());
+    assert.equal(job.steps[1]?.outputTail?.trim(), 'second step ran');
+    await assertNoLeaks([id]);
+  });
+});
+
+function stringEnv(config: TestStack['config']): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+    TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
+    NATS_URL: config.NATS_URL,
+    CONCURRENCY: '2',
+    LOG_LEVEL: 'warn',
+  };
+}
