@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { connect } from 'nats';
 import type { ErrorBody } from '../../src/api/errors';
 import type { JobState } from '../../src/job';
 import { helloWorldJob } from '../fixtures/examples';
@@ -53,6 +54,33 @@ describe('the HTTP API', () => {
     const empty = await request<ErrorBody>(`${stack.apiUrl}/build`, { method: 'POST', headers: auth, json: { name: 'x', steps: [] } });
     assert.equal(empty.status, 400);
     assert.deepEqual(empty.body.error.fields?.map((f) => f.path), ['steps']);
+  });
+
+  it('bounds the number of steps and the size of a script', async () => {
+    const step = { image: 'busybox:1', script: 'true' };
+    const many = await request<ErrorBody>(`${stack.apiUrl}/build`, { method: 'POST', headers: auth, json: { name: 'x', steps: Array.from({ length: 101 }, () => step) } });
+    assert.equal(many.status, 400);
+    assert.deepEqual(many.body.error.fields?.map((f) => f.path), ['steps']);
+    const long = await request<ErrorBody>(`${stack.apiUrl}/build`, { method: 'POST', headers: auth, json: { name: 'x', steps: [{ ...step, script: 'x'.repeat(300 * 1024) }] } });
+    assert.equal(long.status, 400);
+    assert.deepEqual(long.body.error.fields?.map((f) => f.path), ['steps[0].script']);
+  });
+
+  it('leaves nothing behind for a rejected job: no queued message, no submission record', async () => {
+    const nc = await connect({ servers: stack.config.NATS_URL });
+    try {
+      const jsm = await nc.jetstreamManager();
+      const before = (await jsm.streams.info(stack.config.NATS_JOB_STREAM)).state.messages;
+      const kvBefore = (await jsm.streams.info(`KV_${stack.config.NATS_SUBMISSIONS_BUCKET}`)).state.messages;
+      for (const json of [{ name: 'x', steps: [{ image: '' }] }, { name: 'x', steps: [] }, 'just a string']) {
+        const res = await request(`${stack.apiUrl}/build`, { method: 'POST', headers: auth, json });
+        assert.equal(res.status, 400);
+      }
+      assert.equal((await jsm.streams.info(stack.config.NATS_JOB_STREAM)).state.messages, before);
+      assert.equal((await jsm.streams.info(`KV_${stack.config.NATS_SUBMISSIONS_BUCKET}`)).state.messages, kvBefore);
+    } finally {
+      await nc.close();
+    }
   });
 
   it('answers 413 for a body over the limit', async () => {

@@ -77,3 +77,27 @@ describe('toJobSpec and stepEnv', () => {
     assert.deepEqual(stepEnv(spec, first), { GLOBAL: 'job', SHARED: 'step', UUID: 'the-id', JOB_NAME: 'env job' });
   });
 });
+
+describe('parseJobPayload bounds', () => {
+  const job = (step: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ name: 'j', steps: [{ image: 'busybox:1', ...step }], ...extra });
+  const paths = (raw: unknown) => {
+    const parsed = parseJobPayload(raw);
+    return parsed.ok ? [] : parsed.fields.map((f) => f.path);
+  };
+  it('refuses negative, zero and absurd timeouts', () => {
+    for (const t of [-1, 0, 1.5, 8 * 24 * 3600]) {
+      assert.deepEqual(paths(job({ timeout_seconds: t })), ['steps[0].timeout_seconds'], String(t));
+      assert.deepEqual(paths(job({}, { timeout_seconds: t })), ['timeout_seconds'], String(t));
+    }
+  });
+  it('refuses memory below Docker minimum, negative pids, absurd cpus, metadata keys with =', () => {
+    assert.deepEqual(paths(job({ memory_limit: '1M' })), ['steps[0].memory_limit']);
+    assert.deepEqual(paths(job({ pids_limit: -1 })), ['steps[0].pids_limit']);
+    assert.deepEqual(paths(job({ cpu_limit: 0 })), ['steps[0].cpu_limit']);
+    assert.deepEqual(paths(job({ metadata: { 'A=B': 'x' } })), ['steps[0].metadata.A=B']);
+    assert.deepEqual(paths(job({ metadata: { A: 1 } })), ['steps[0].metadata.A']);
+  });
+  it('accepts every network form Hades knows', () => {
+    for (const network of ['none', 'bridge', 'host', 'default', 'my-net_1']) assert.deepEqual(paths(job({ network })), [], network);
+  });
+});
