@@ -7,21 +7,25 @@
 #   Docker engine            Debian docker.io; dockerd started when no daemon answers
 #   docker-registry          Debian docker-registry (tests pull through it)
 #   test images              scripts/build-images.sh (docker import, no registry needed)
-# Flags: --no-images skips the test images (npm start does not need them).
+#   chromium                 Debian chromium, with --browser (the Web UI test drives it)
+# Flags: --no-images skips the test images; --browser adds chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 mkdir -p .hades .tools
 
+say() { echo "[setup] $*"; }
+die() { echo "[setup] ERROR: $*" >&2; exit 1; }
+
 want_images=1
+want_browser=0
 for arg in "$@"; do
   case "$arg" in
     --no-images) want_images=0 ;;
+    --browser) want_browser=1 ;;
+    *) die "unknown flag $arg" ;;
   esac
 done
-
-say() { echo "[setup] $*"; }
-die() { echo "[setup] ERROR: $*" >&2; exit 1; }
 
 is_root() { [ "$(id -u)" = 0 ]; }
 apt_updated=0
@@ -83,5 +87,8 @@ if [ "$want_images" = 1 ]; then
   if ! dpkg -s busybox-static >/dev/null 2>&1; then apt_install busybox-static; fi
   command -v debootstrap >/dev/null || apt_install debootstrap
   bash scripts/build-images.sh
+fi
+if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium
 fi
 say "ready"
