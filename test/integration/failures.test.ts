@@ -16,6 +16,12 @@ describe('a job whose step fails', () => {
     await stack?.stop();
   });
 
+  /** Attempts of each runStep activity, from the workflow history. */
+  async function stepAttempts(id: string): Promise<number[]> {
+    const history = await stack.client.workflow.getHandle(id).fetchHistory();
+    return (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 0] : []));
+  }
+
   async function submit(payload: unknown): Promise<string> {
     const res = await request<{ job_id: string }>(`${stack.apiUrl}/build`, { method: 'POST', json: payload });
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -41,6 +47,8 @@ describe('a job whose step fails', () => {
     await assertNoLeaks([id]);
     const description = await stack.client.workflow.getHandle(id).describe();
     assert.equal(description.status.name, 'FAILED');
+    // A user's failure is a result, never retried: every activity ran exactly once (2 steps + cleanup).
+    assert.deepEqual(await stepAttempts(id), [1, 1, 1]);
   });
 
   it('goes on past a failing step marked continue_on_error', async () => {
@@ -62,6 +70,7 @@ describe('a job whose step fails', () => {
     const job = await waitForEnd(stack.apiUrl, id, 60_000);
     assert.equal(job.status, 'Failed');
     assert.match(job.reason ?? '', /127\.0\.0\.1:1\/nope\/ghost:1/);
+    assert.deepEqual(await stepAttempts(id), [1, 1], 'a failed pull is not retried');
     await assertNoLeaks([id]);
   });
 });
