@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../../src/config';
 import { parseConfig } from '../../src/config';
 import { runHades } from '../../src/main/run';
+import { assertNoLeaks } from './docker';
 import { testEnv } from './testEnv';
 
 export interface TestStack {
@@ -49,5 +51,32 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
       await running.stop();
       await connection.close();
     },
+  };
+}
+
+export interface StackFixture {
+  /** The running stack (valid inside tests, after `before`). */
+  readonly stack: TestStack;
+  /** Ids of jobs the tests submitted: `after` fails if any left a container or volume. */
+  readonly jobIds: string[];
+}
+
+/** Starts a test stack before the suite's tests and stops it after them, checking for leaks. */
+export function useTestStack(overrides: Record<string, string> = {}): StackFixture {
+  let stack: TestStack | undefined;
+  const jobIds: string[] = [];
+  before(async () => {
+    stack = await startTestStack(overrides);
+  });
+  after(async () => {
+    await stack?.stop();
+    await assertNoLeaks(jobIds);
+  });
+  return {
+    get stack() {
+      if (!stack) throw new Error('the test stack is not started yet');
+      return stack;
+    },
+    jobIds,
   };
 }

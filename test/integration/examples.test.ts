@@ -1,32 +1,25 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { helloWorldJob, sharedVolumeJob } from '../fixtures/examples';
 import { assertNoLeaks } from '../helpers/docker';
 import { request, waitForEnd } from '../helpers/http';
-import type { TestStack } from '../helpers/stack';
-import { startTestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 import { images } from '../helpers/testEnv';
 import { jobSearchAttributes } from '../../src/workflows/searchAttributes';
 
 // The walking skeleton end to end: HTTP → JetStream → bridge → Temporal workflow → Docker.
 describe('the Hades README examples over HTTP', () => {
-  let stack: TestStack;
-  const jobIds: string[] = [];
-  before(async () => {
-    stack = await startTestStack();
-  });
-  after(async () => {
-    await stack?.stop();
-  });
+  const fixture = useTestStack();
+  const jobIds = fixture.jobIds;
 
   it('runs the one-step Hello World job to Succeeded', async () => {
-    const res = await request<{ message: string; job_id: string }>(`${stack.apiUrl}/build`, { method: 'POST', json: helloWorldJob() });
+    const res = await request<{ message: string; job_id: string }>(`${fixture.stack.apiUrl}/build`, { method: 'POST', json: helloWorldJob() });
     assert.equal(res.status, 200);
     assert.equal(res.body.message, 'Successfully enqueued job');
     assert.match(res.body.job_id, /^[0-9a-f-]{36}$/);
     jobIds.push(res.body.job_id);
 
-    const job = await waitForEnd(stack.apiUrl, res.body.job_id);
+    const job = await waitForEnd(fixture.stack.apiUrl, res.body.job_id);
     assert.equal(job.status, 'Succeeded', JSON.stringify(job));
     assert.equal(job.name, 'Example Job');
     assert.equal(job.steps.length, 1);
@@ -37,7 +30,7 @@ describe('the Hades README examples over HTTP', () => {
 
     // Workflow id = job id: what the Temporal Web UI looks the job up by, with its name, status
     // and priority as search attributes and each step's activity summarised.
-    const handle = stack.client.workflow.getHandle(res.body.job_id);
+    const handle = fixture.stack.client.workflow.getHandle(res.body.job_id);
     const description = await handle.describe();
     assert.equal(description.type, 'buildJob');
     assert.equal(description.status.name, 'COMPLETED');
@@ -52,10 +45,10 @@ describe('the Hades README examples over HTTP', () => {
   });
 
   it('runs the three-step shared-volume job; the third step prints all three lines', async () => {
-    const res = await request<{ job_id: string }>(`${stack.apiUrl}/build`, { method: 'POST', json: sharedVolumeJob() });
+    const res = await request<{ job_id: string }>(`${fixture.stack.apiUrl}/build`, { method: 'POST', json: sharedVolumeJob() });
     assert.equal(res.status, 200);
     jobIds.push(res.body.job_id);
-    const job = await waitForEnd(stack.apiUrl, res.body.job_id);
+    const job = await waitForEnd(fixture.stack.apiUrl, res.body.job_id);
     assert.equal(job.status, 'Succeeded', JSON.stringify(job));
     assert.deepEqual(
       job.steps.map((s) => s.status),

@@ -1,28 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { assertNoLeaks, docker } from '../helpers/docker';
+import { describe, it } from 'node:test';
+import { docker } from '../helpers/docker';
 import { waitForEnd } from '../helpers/http';
 import { inspectRunningStep, submitJob } from '../helpers/jobs';
-import type { TestStack } from '../helpers/stack';
-import { startTestStack, uniqueSuffix } from '../helpers/stack';
+import { uniqueSuffix, useTestStack } from '../helpers/stack';
 import { images } from '../helpers/testEnv';
 
 const MiB = 1024 * 1024;
 
 describe('what a step container gets', () => {
-  let stack: TestStack;
-  const jobIds: string[] = [];
-  before(async () => {
-    stack = await startTestStack();
-  });
-  after(async () => {
-    await stack?.stop();
-    await assertNoLeaks(jobIds);
-  });
+  const fixture = useTestStack();
+  const jobIds = fixture.jobIds;
 
   it('sees job metadata, step metadata (step wins), UUID and JOB_NAME, in /shared', async () => {
     const id = await submitJob(
-      stack.apiUrl,
+      fixture.stack.apiUrl,
       {
         name: 'env job',
         metadata: { GLOBAL: 'from job', SHARED: 'from job' },
@@ -30,13 +22,13 @@ describe('what a step container gets', () => {
       },
       jobIds,
     );
-    const job = await waitForEnd(stack.apiUrl, id);
+    const job = await waitForEnd(fixture.stack.apiUrl, id);
     assert.equal(job.steps[0]?.outputTail?.trim(), `from job|from step|${id}|env job|/shared`);
   });
 
   it('runs under the limits it asked for, visible in docker inspect, hardened, and without network for `none`', async () => {
     const id = await submitJob(
-      stack.apiUrl,
+      fixture.stack.apiUrl,
       {
         name: 'limits',
         steps: [
@@ -65,21 +57,21 @@ describe('what a step container gets', () => {
     assert.deepEqual(host.SecurityOpt, ['no-new-privileges']);
     assert.equal(host.Privileged, false);
     assert.deepEqual(info.Mounts.map((m) => m.Destination), ['/shared'], 'only the job volume is mounted (no Docker socket)');
-    const job = await waitForEnd(stack.apiUrl, id);
+    const job = await waitForEnd(fixture.stack.apiUrl, id);
     assert.equal(job.status, 'Succeeded');
     assert.equal(job.steps[0]?.outputTail?.trim(), 'lo', 'network none: only loopback');
   });
 
   it('reports a step killed for memory as out of memory', async () => {
     const id = await submitJob(
-      stack.apiUrl,
+      fixture.stack.apiUrl,
       {
         name: 'oom',
         steps: [{ id: 1, name: 'hungry', image: images.debian, memory_limit: '32M', memory_swap: '32M', script: 'python3 -c "b = bytearray(512 * 1024 * 1024); print(len(b))"' }],
       },
       jobIds,
     );
-    const job = await waitForEnd(stack.apiUrl, id);
+    const job = await waitForEnd(fixture.stack.apiUrl, id);
     assert.equal(job.status, 'Failed');
     assert.equal(job.steps[0]?.exitCode, 137);
     assert.match(job.reason ?? '', /out of memory/);
@@ -91,8 +83,8 @@ describe('what a step container gets', () => {
     await base.commit({ repo, tag: '1', changes: ['CMD ["echo", "image default command"]'] });
     await base.remove();
     try {
-      const id = await submitJob(stack.apiUrl, { name: 'no script', steps: [{ id: 1, name: 'default', image: `${repo}:1` }] }, jobIds);
-      const job = await waitForEnd(stack.apiUrl, id);
+      const id = await submitJob(fixture.stack.apiUrl, { name: 'no script', steps: [{ id: 1, name: 'default', image: `${repo}:1` }] }, jobIds);
+      const job = await waitForEnd(fixture.stack.apiUrl, id);
       assert.equal(job.status, 'Succeeded');
       assert.equal(job.steps[0]?.outputTail?.trim(), 'image default command');
     } finally {
@@ -102,19 +94,12 @@ describe('what a step container gets', () => {
 });
 
 describe('global caps (DOCKER_CPU_LIMIT, DOCKER_MEMORY_LIMIT)', () => {
-  let stack: TestStack;
-  const jobIds: string[] = [];
-  before(async () => {
-    stack = await startTestStack({ DOCKER_CPU_LIMIT: '1', DOCKER_MEMORY_LIMIT: '96M' });
-  });
-  after(async () => {
-    await stack?.stop();
-    await assertNoLeaks(jobIds);
-  });
+  const fixture = useTestStack({ DOCKER_CPU_LIMIT: '1', DOCKER_MEMORY_LIMIT: '96M' });
+  const jobIds = fixture.jobIds;
 
   it('apply to steps that ask for nothing or for more; a step may ask for less', async () => {
     const id = await submitJob(
-      stack.apiUrl,
+      fixture.stack.apiUrl,
       {
         name: 'caps',
         steps: [
@@ -135,6 +120,6 @@ describe('global caps (DOCKER_CPU_LIMIT, DOCKER_MEMORY_LIMIT)', () => {
       [1e9, 96 * MiB],
       [0.25e9, 32 * MiB],
     ]);
-    assert.equal((await waitForEnd(stack.apiUrl, id)).status, 'Succeeded');
+    assert.equal((await waitForEnd(fixture.stack.apiUrl, id)).status, 'Succeeded');
   });
 });
