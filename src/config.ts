@@ -38,6 +38,29 @@ export const configSchema = z.object({
   NATS_CONSUMER: z.string().regex(/^[A-Za-z0-9_-]+$/).default('hades-bridge'),
   NATS_SUBMISSIONS_BUCKET: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_SUBMISSIONS'),
 
+  NATS_LOG_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_JOB_LOGS'),
+  NATS_LOG_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('hades.logs'),
+  // Logs are kept this long (and the stream at most this large; oldest go first).
+  LOG_RETENTION_HOURS: z.coerce.number().positive().default(72),
+  LOG_STREAM_MAX_BYTES: z
+    .string()
+    .default('1G')
+    .transform((v, ctx) => {
+      const bytes = parseMemory(v);
+      if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'not a size such as 512M or 2G' });
+      return bytes ?? 0;
+    }),
+  // What one step may write to the log before it is cut (marked as cut), and one line's limit.
+  LOG_MAX_BYTES_PER_STEP: z
+    .string()
+    .default('10M')
+    .transform((v, ctx) => {
+      const bytes = parseMemory(v);
+      if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'not a size such as 512K or 10M' });
+      return bytes ?? 0;
+    }),
+  LOG_MAX_LINE_BYTES: positiveInt.default(64 * 1024),
+
   DOCKER_HOST: z.string().optional(),
   DOCKER_SCRIPT_EXECUTOR: z.string().min(1).default('/bin/sh -c'),
   DOCKER_PULL_POLICY: z.enum(['if-not-present', 'always']).default('if-not-present'),

@@ -1,4 +1,5 @@
 import type { StepOutcome, StepSpec } from '../job/types';
+import type { OutputStream } from '../logs/types';
 
 /** One run of one step, as the activity hands it to an executor. */
 export interface StepRun {
@@ -13,7 +14,12 @@ export interface StepHooks {
   signal: AbortSignal;
   /** Told once the step's container exists, so a retry can find it again. */
   onContainer(containerId: string): void;
+  /** The step's output as it is written, from its start; awaited (backpressure). */
+  onOutput(stream: OutputStream, chunk: Buffer): Promise<void>;
 }
+
+/** What a container's run came to; the activity adds the output tail. */
+export type ContainerOutcome = Omit<StepOutcome, 'outputTail'>;
 
 /**
  * What runs steps: Docker on one host, Kubernetes in production. Re-running `runStep` for the
@@ -21,7 +27,7 @@ export interface StepHooks {
  */
 export interface Executor {
   readonly kind: 'docker' | 'kubernetes';
-  runStep(run: StepRun, hooks: StepHooks): Promise<StepOutcome>;
+  runStep(run: StepRun, hooks: StepHooks): Promise<ContainerOutcome>;
   /** Removes every container and the shared volume of a job; idempotent. */
   cleanupJob(jobId: string): Promise<void>;
 }

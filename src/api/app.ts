@@ -4,7 +4,9 @@ import { basicAuth } from './auth';
 import type { ApiDeps } from './deps';
 import { errorHandler, notFound } from './errors';
 import { buildRoutes } from './routes/build';
+import { healthRoutes } from './routes/health';
 import { jobRoutes } from './routes/jobs';
+import { logRoutes } from './routes/logs';
 
 export const defaultBodyLimitBytes = 2 * 1024 * 1024;
 
@@ -12,7 +14,8 @@ export const defaultBodyLimitBytes = 2 * 1024 * 1024;
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.get('/ping', (_req, res) => void res.json({ message: 'pong' }));
+  app.set('query parser', 'simple');
+  app.use(healthRoutes(deps));
 
   app.use(express.json({ limit: deps.bodyLimitBytes ?? defaultBodyLimitBytes, type: ['application/json', 'application/*+json'] }));
   const auth = basicAuth(deps.authKey);
@@ -20,6 +23,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/jobs', auth);
   app.use(buildRoutes(deps));
   app.use(jobRoutes(deps));
+  app.use(logRoutes(deps));
 
   app.use(notFound);
   app.use(errorHandler(deps.logError ?? ((err) => console.error(err))));

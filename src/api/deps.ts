@@ -1,12 +1,45 @@
-import type { JobState } from '../job';
+import type { JobState, JobStatus } from '../job';
+import type { LogStore } from '../logs/logStore';
 import type { JobQueue } from '../queue/jobQueue';
+
+export interface JobSummary {
+  id: string;
+  name: string;
+  status: JobStatus;
+  priority: number;
+  queuedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  reason?: string;
+}
+
+export interface JobPage {
+  jobs: JobSummary[];
+  /** Pass back as `cursor` for the next page; absent on the last. */
+  nextCursor?: string;
+}
+
+export type CancelResult = { outcome: 'requested' } | { outcome: 'finished'; status: JobStatus } | { outcome: 'not_found' };
+
+/** Jobs as Temporal knows them. */
+export interface JobStore {
+  read(id: string): Promise<JobState | undefined>;
+  cancel(id: string): Promise<CancelResult>;
+  list(query: { status?: JobStatus; limit: number; cursor?: string }): Promise<JobPage>;
+}
 
 /** What the API needs from the outside world; the real ones talk to NATS and Temporal. */
 export interface ApiDeps {
   queue: JobQueue;
-  readJob(id: string): Promise<JobState | undefined>;
+  jobs: JobStore;
+  logs: LogStore;
+  /** Whether each backing service answers, for GET /readyz. */
+  readiness?: () => Promise<Record<string, boolean>>;
   authKey?: string;
   bodyLimitBytes?: number;
+  /** How often a live log stream looks whether its job ended. */
+  followPollMs?: number;
   newId?: () => string;
   now?: () => Date;
   logError?: (err: unknown) => void;

@@ -8,7 +8,8 @@ export function queuedView(s: SubmissionRecord): JobState {
     name: s.name,
     priority: s.priority,
     priorityLevel: priorityLevel(s.priority),
-    status: 'Queued',
+    status: s.cancelRequested ? 'Cancelled' : 'Queued',
+    ...(s.cancelRequested && { reason: 'job was cancelled before it started' }),
     queuedAt: s.submittedAt,
     steps: s.steps.map((step, index) => ({ index, id: step.id, name: step.name, image: step.image, status: 'Pending' })),
   };

@@ -8,10 +8,14 @@ import { createApp } from '../api/app';
 import { startBridge } from '../bridge/bridge';
 import type { Bridge } from '../bridge/bridge';
 import type { Config } from '../config';
+import { createLogStore } from '../logs/logStore';
+import type { LogStore } from '../logs/logStore';
+import type { LogNames } from '../logs/types';
 import { createJobQueue } from '../queue/jobQueue';
 import type { QueueNames } from '../queue/subjects';
 import { connectTemporal } from '../temporal/connect';
-import { readJob, startJob } from '../temporal/jobs';
+import { createJobStore } from '../temporal/jobStore';
+import { startJob } from '../temporal/jobs';
 import { bridgeLog, createLogger } from './logger';
 import { connectWorker, createHadesWorker } from './worker';
 import type { WorkflowSource } from './worker';
@@ -25,10 +29,28 @@ export function queueNames(config: Config): QueueNames {
   };
 }
 
+export function logNames(config: Config): LogNames {
+  return { stream: config.NATS_LOG_STREAM, subjectPrefix: config.NATS_LOG_SUBJECT_PREFIX };
+}
+
+export async function openLogStore(nc: NatsConnection, config: Config): Promise<LogStore> {
+  return createLogStore(nc, logNames(config), { maxAgeHours: config.LOG_RETENTION_HOURS, maxBytes: config.LOG_STREAM_MAX_BYTES });
+}
+
 export interface Running {
   /** The API's port when the api role runs (the real one, also when API_PORT=0). */
   apiPort?: number;
   stop(): Promise<void>;
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs the roles the config asks for (api, bridge, worker) in this process. */
@@ -40,12 +62,12 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
   };
   try {
     const roles = new Set(config.HADES_ROLES);
-    let nc: NatsConnection | undefined;
     let temporal: { client: Client; connection: Connection } | undefined;
+    const nc: NatsConnection = await connect({ servers: config.NATS_URL, name: `hades-${[...roles].join('+')}`, maxReconnectAttempts: -1 });
+    const conn = nc;
+    stops.push(() => conn.drain());
+    const logs = await openLogStore(nc, config);
     if (roles.has('api') || roles.has('bridge')) {
-      nc = await connect({ servers: config.NATS_URL, name: `hades-${[...roles].join('+')}`, maxReconnectAttempts: -1 });
-      const conn = nc;
-      stops.push(() => conn.drain());
       temporal = await connectTemporal(config);
       const tc = temporal.connection;
       stops.push(() => tc.close());
@@ -56,7 +78,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
     if (roles.has('worker')) {
       const connection: NativeConnection = await connectWorker(config);
       const workflows = options.workflows ?? (config.HADES_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: config.HADES_WORKFLOW_BUNDLE } } : undefined);
-      worker = await createHadesWorker(config, { connection, ...(workflows && { workflows }) });
+      worker = await createHadesWorker(config, { connection, logs, ...(workflows && { workflows }) });
       const w = worker;
       workerDone = w.run();
       stops.push(async () => {
@@ -67,12 +89,19 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
       log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, concurrency: config.CONCURRENCY, executor: config.HADES_EXECUTOR }, 'worker running');
     }
 
-    if (roles.has('bridge') && nc && temporal) {
+    const queue = roles.has('api') || roles.has('bridge') ? await createJobQueue(nc, queueNames(config)) : undefined;
+
+    if (roles.has('bridge') && temporal && queue) {
       const client = temporal.client;
       const bridge: Bridge = await startBridge({
         nc,
         names: queueNames(config),
-        startJob: (spec) => startJob(client, spec, { taskQueue: config.TEMPORAL_TASK_QUEUE, pullTimeoutSeconds: config.DOCKER_PULL_TIMEOUT_SECONDS }),
+        startJob: async (spec) => {
+          // A job cancelled before its start never starts; one cancelled while we started it is cancelled now.
+          if ((await queue.submission(spec.id))?.cancelRequested) return;
+          await startJob(client, spec, { taskQueue: config.TEMPORAL_TASK_QUEUE, pullTimeoutSeconds: config.DOCKER_PULL_TIMEOUT_SECONDS });
+          if ((await queue.submission(spec.id))?.cancelRequested) await client.workflow.getHandle(spec.id).cancel();
+        },
         log: bridgeLog(log.child({ role: 'bridge' })),
       });
       stops.push(() => bridge.stop());
@@ -80,12 +109,20 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
     }
 
     let apiPort: number | undefined;
-    if (roles.has('api') && nc && temporal) {
-      const client = temporal.client;
+    if (roles.has('api') && temporal && queue) {
+      const { client, connection } = temporal;
       if (!config.AUTH_KEY) log.warn('AUTH_KEY is not set: POST /build and the job routes accept anyone');
       const app = createApp({
-        queue: await createJobQueue(nc, queueNames(config)),
-        readJob: (id) => readJob(client, id),
+        queue,
+        jobs: createJobStore(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, onCancelBeforeStart: (id) => queue.requestCancel(id) }),
+        logs,
+        readiness: async () => ({
+          temporal: await connection.healthService.check({}).then(
+            () => true,
+            () => false,
+          ),
+          nats: !conn.isClosed() && (await withTimeout(conn.flush(), 2000)),
+        }),
         ...(config.AUTH_KEY && { authKey: config.AUTH_KEY }),
         logError: (err) => log.error({ err }, 'request failed'),
       });

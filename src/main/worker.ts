@@ -5,6 +5,7 @@ import { createActivities } from '../activities/createActivities';
 import { createDockerExecutor } from '../activities/docker/dockerExecutor';
 import type { Executor } from '../activities/executor';
 import type { Config } from '../config';
+import type { LogStore } from '../logs/logStore';
 
 export function createExecutor(config: Config): Executor {
   if (config.HADES_EXECUTOR === 'kubernetes') {
@@ -34,7 +35,7 @@ export const workflowsSource: WorkflowSource = { workflowsPath: require.resolve(
 
 export async function createHadesWorker(
   config: Config,
-  options: { connection: NativeConnection; executor?: Executor; workflows?: WorkflowSource },
+  options: { connection: NativeConnection; logs: LogStore; executor?: Executor; workflows?: WorkflowSource },
 ): Promise<Worker> {
   const executor = options.executor ?? createExecutor(config);
   return Worker.create({
@@ -42,7 +43,11 @@ export async function createHadesWorker(
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...(options.workflows ?? workflowsSource),
-    activities: createActivities({ executor }),
+    activities: createActivities({
+      executor,
+      logs: options.logs,
+      logLimits: { maxBytesPerStep: config.LOG_MAX_BYTES_PER_STEP, maxLineBytes: config.LOG_MAX_LINE_BYTES },
+    }),
     // CONCURRENCY (as in Hades) bounds the steps, i.e. containers, one worker runs at once.
     maxConcurrentActivityTaskExecutions: config.CONCURRENCY,
   });

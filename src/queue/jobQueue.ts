@@ -13,6 +13,8 @@ export interface SubmissionRecord {
   priority: number;
   submittedAt: string;
   steps: { id: string; name: string; image: string }[];
+  /** Cancelled before any bridge started it: the bridge must not start it. */
+  cancelRequested?: boolean;
 }
 
 export const submittedAtHeader = 'Hades-Submitted-At';
@@ -65,6 +67,8 @@ export interface JobQueue {
   submit(id: string, payload: JobPayload, submittedAt: Date): Promise<void>;
   /** The submission record of a job the API accepted, if one is kept. */
   submission(id: string): Promise<SubmissionRecord | undefined>;
+  /** Marks a submitted job as cancelled before its start; false when no record is kept. */
+  requestCancel(id: string): Promise<boolean>;
 }
 
 export async function createJobQueue(nc: NatsConnection, names: QueueNames): Promise<JobQueue> {
@@ -91,6 +95,12 @@ export async function createJobQueue(nc: NatsConnection, names: QueueNames): Pro
       const entry = await kv.get(id);
       if (!entry || entry.operation !== 'PUT') return undefined;
       return entry.json<SubmissionRecord>();
+    },
+    async requestCancel(id) {
+      const entry = await kv.get(id);
+      if (!entry || entry.operation !== 'PUT') return false;
+      await kv.put(id, codec.encode({ ...entry.json<SubmissionRecord>(), cancelRequested: true }));
+      return true;
     },
   };
 }

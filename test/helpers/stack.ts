@@ -8,6 +8,8 @@ import { assertNoLeaks } from './docker';
 import { testEnv } from './testEnv';
 
 export interface TestStack {
+  /** The env that configures another process (a spawned worker) for this stack. */
+  env: Record<string, string>;
   config: Config;
   apiUrl: string;
   client: Client;
@@ -25,7 +27,7 @@ export function uniqueSuffix(): string {
  */
 export async function startTestStack(overrides: Record<string, string> = {}): Promise<TestStack> {
   const suffix = uniqueSuffix();
-  const config = parseConfig({
+  const env: Record<string, string> = {
     TEMPORAL_ADDRESS: testEnv.temporalAddress,
     NATS_URL: testEnv.natsUrl,
     TEMPORAL_TASK_QUEUE: `test-${suffix}`,
@@ -33,16 +35,21 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     NATS_JOB_SUBJECT_PREFIX: `test.${suffix}.jobs`,
     NATS_CONSUMER: `bridge-${suffix}`,
     NATS_SUBMISSIONS_BUCKET: `TEST_SUBMISSIONS_${suffix}`,
+    NATS_LOG_STREAM: `TEST_LOGS_${suffix}`,
+    NATS_LOG_SUBJECT_PREFIX: `test.${suffix}.logs`,
+    HADES_WORKFLOW_BUNDLE: testEnv.workflowBundle,
     API_PORT: '0',
     API_HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     CONCURRENCY: '2',
     ...overrides,
-  });
-  const running = await runHades(config, { workflows: { workflowBundle: { codePath: testEnv.workflowBundle } } });
+  };
+  const config = parseConfig(env);
+  const running = await runHades(config);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   return {
+    env,
     config,
     apiUrl: `http://127.0.0.1:${running.apiPort ?? 0}`,
     client,

@@ -7,27 +7,30 @@ import { parseConfig } from '../../src/config';
 import { runHades } from '../../src/main/run';
 import type { Running } from '../../src/main/run';
 import { assertNoLeaks } from '../helpers/docker';
-import { waitForEnd } from '../helpers/http';
+import { request, waitForEnd } from '../helpers/http';
+import type { StepLogs } from '../../src/logs/types';
 import { inspectRunningStep, submitJob } from '../helpers/jobs';
 import type { TestStack } from '../helpers/stack';
 import { startTestStack } from '../helpers/stack';
-import { images, testEnv } from '../helpers/testEnv';
+import { images } from '../helpers/testEnv';
 
 const root = join(__dirname, '..', '..');
 
 /** A worker in its own process, as production runs it (`HADES_ROLES=worker`). */
-function spawnWorker(config: TestStack['config']): ChildProcess {
+async function waitForLogLine(apiUrl: string, id: string, message: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const res = await request<{ logs: StepLogs[] }>(`${apiUrl}/jobs/${id}/logs`);
+    if (res.body.logs?.some((s) => s.logs.some((l) => l.message === message))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`"${message}" never reached the log of job ${id}`);
+}
+
+function spawnWorker(stack: TestStack): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main.ts')], {
     cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      HADES_ROLES: 'worker',
-      TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
-      TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
-      HADES_WORKFLOW_BUNDLE: testEnv.workflowBundle,
-      CONCURRENCY: '2',
-      LOG_LEVEL: 'warn',
-    },
+    env: { PATH: process.env.PATH, ...stack.env, HADES_ROLES: 'worker' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
 }
@@ -46,7 +49,7 @@ describe('a worker killed with SIGKILL during a step', () => {
   });
 
   it('does not lose the job: the next worker re-attaches to the container and finishes it', async () => {
-    child = spawnWorker(stack.config);
+    child = spawnWorker(stack);
     const id = await submitJob(stack.apiUrl, {
       name: 'survives a crash',
       steps: [
@@ -55,26 +58,20 @@ describe('a worker killed with SIGKILL during a step', () => {
       ],
     });
     const before = await inspectRunningStep(id, 0, 60_000);
+    // Kill only once the first line is published: the new worker must resume the log after it.
+    await waitForLogLine(stack.apiUrl, id, 'started');
     const exited = new Promise((resolve) => child?.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
 
-    second = await runHades(parseConfig({ ...stringEnv(stack.config), HADES_ROLES: 'worker', HADES_WORKFLOW_BUNDLE: testEnv.workflowBundle }));
+    second = await runHades(parseConfig({ ...stack.env, HADES_ROLES: 'worker' }));
     const job = await waitForEnd(stack.apiUrl, id, 60_000);
     assert.equal(job.status, 'Succeeded', JSON.stringify(job));
     assert.equal(job.steps[0]?.outputTail, 'started\nfinished\n', 'the step ran once: its container was re-attached, not started again');
     assert.equal(job.steps[0]?.startedAt, new Date(Date.parse(before.State.StartedAt)).toISOString());
     assert.equal(job.steps[1]?.outputTail?.trim(), 'second step ran');
+    const logs = await request<{ logs: StepLogs[] }>(`${stack.apiUrl}/jobs/${id}/logs`);
+    assert.deepEqual(logs.body.logs[0]?.logs.map((l) => l.message), ['started', 'finished'], 'each line logged once');
     await assertNoLeaks([id]);
   });
 });
-
-function stringEnv(config: TestStack['config']): Record<string, string> {
-  return {
-    TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
-    TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
-    NATS_URL: config.NATS_URL,
-    CONCURRENCY: '2',
-    LOG_LEVEL: 'warn',
-  };
-}

@@ -1,10 +1,8 @@
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { coerceError, statusCodeOf } from '../../errors';
-import type { StepOutcome } from '../../job';
 import { InvalidStepError, StepAbortedError } from '../errors';
-import type { Executor, StepHooks, StepRun } from '../executor';
-import { OutputTail } from '../outputTail';
+import type { ContainerOutcome, Executor, StepHooks, StepRun } from '../executor';
+import { demux } from './demux';
 import type { ContainerDefaults } from './containerSpec';
 import { containerSpec } from './containerSpec';
 import { conciseDockerMessage, ensureImage, isConnectionError } from './images';
@@ -16,14 +14,10 @@ export interface DockerExecutorOptions extends ContainerDefaults {
   pullPolicy: PullPolicy;
   /** Remove step containers and the job volume (off only to debug a job by hand). */
   cleanup: boolean;
-  outputTailBytes?: number;
 }
-
-const LOG_DRAIN_MS = 2000;
 
 export function createDockerExecutor(options: DockerExecutorOptions): Executor {
   const { docker } = options;
-  const tailBytes = options.outputTailBytes ?? 2048;
 
   async function findContainer(name: string): Promise<Docker.ContainerInspectInfo | undefined> {
     try {
@@ -58,7 +52,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
     }
   }
 
-  async function runStep(run: StepRun, hooks: StepHooks): Promise<StepOutcome> {
+  async function runStep(run: StepRun, hooks: StepHooks): Promise<ContainerOutcome> {
     const name = containerName(run.jobId, run.step.index);
     // Re-attach: a retried attempt picks up the container its predecessor left.
     const info = (await findContainer(name)) ?? (await createStepContainer(run));
@@ -81,8 +75,13 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       }
     }
 
-    const tail = new OutputTail(tailBytes);
-    const drained = collectOutput(container, tail);
+    const drained = forwardOutput(container, hooks.onOutput);
+    // Output that cannot be forwarded (the log stream down) fails the attempt, leaving the
+    // container running: the retry re-attaches and resumes the log where it stopped.
+    const forwardingFailed = drained.then(
+      () => new Promise<never>(() => undefined),
+      (err: unknown) => Promise.reject(coerceError(err)),
+    );
 
     let timedOut = false;
     let deadline: NodeJS.Timeout | undefined;
@@ -101,7 +100,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
     });
 
     try {
-      const first = await Promise.race([waited, stopped]);
+      const first = await Promise.race([waited, stopped, forwardingFailed]);
       if (first === 'stopped') {
         await stopContainer(container);
         if (!timedOut) throw new StepAbortedError(info.Id);
@@ -111,16 +110,16 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       if (deadline) clearTimeout(deadline);
     }
 
-    await Promise.race([drained, delay(LOG_DRAIN_MS)]);
+    // Docker ends the log stream when the container stops: all output is through once it ends.
+    await drained;
     const final = await container.inspect();
-    const outcome: StepOutcome = {
+    const outcome: ContainerOutcome = {
       containerId: info.Id,
       exitCode: final.State.ExitCode,
       startedAt: isoTime(final.State.StartedAt),
       finishedAt: isoTime(final.State.FinishedAt),
       oomKilled: final.State.OOMKilled,
       timedOut,
-      outputTail: tail.text(),
     };
     if (options.cleanup) await removeContainer(container);
     return outcome;
@@ -153,23 +152,10 @@ function remainingTime(info: Docker.ContainerInspectInfo, timeoutSeconds: number
   return Math.max(0, started + timeoutSeconds * 1000 - Date.now());
 }
 
-/** Follows the container's output into `tail` until it ends; never rejects (output is best effort). */
-async function collectOutput(container: Docker.Container, tail: OutputTail): Promise<void> {
-  let stream: NodeJS.ReadableStream;
-  try {
-    stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-  } catch {
-    return;
-  }
-  const out = new PassThrough();
-  out.on('data', (chunk: Buffer) => tail.push(chunk));
-  container.modem.demuxStream(stream, out, out);
-  // demuxStream never ends its outputs: the source's end is the signal.
-  await new Promise<void>((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', () => resolve());
-  });
+/** Forwards the container's output, from its start, until the container stops. */
+async function forwardOutput(container: Docker.Container, onOutput: StepHooks['onOutput']): Promise<void> {
+  const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as AsyncIterable<Buffer>;
+  for await (const frame of demux(stream)) await onOutput(frame.stream, frame.data);
 }
 
 async function stopContainer(container: Docker.Container): Promise<void> {
@@ -188,8 +174,4 @@ async function removeContainer(container: Docker.Container): Promise<void> {
   } catch (err) {
     if (statusCodeOf(err) !== 404 && statusCodeOf(err) !== 409) throw err;
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -1,22 +1,48 @@
 import { Router } from 'express';
+import { z } from 'zod';
+import { jobStatuses } from '../../job';
+import type { JobState } from '../../job';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
 import { queuedView } from '../queuedView';
+import { validate } from '../validate';
 
-export const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const jobIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'not a job id');
+
+export const listQuerySchema = z.object({
+  status: z.enum(jobStatuses).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(4096).optional(),
+});
+
+/** The job of `id` from Temporal, or from its submission record before a bridge started it; 404 otherwise. */
+export async function findJob(deps: ApiDeps, rawId: unknown): Promise<JobState> {
+  const id = validate(jobIdSchema, rawId, 'invalid_job_id');
+  const job = await deps.jobs.read(id);
+  if (job) return job;
+  const submission = await deps.queue.submission(id);
+  if (submission) return queuedView(submission);
+  throw new ApiError(404, 'job_not_found', `no job with id ${id}`);
+}
 
 export function jobRoutes(deps: ApiDeps): Router {
   const router = Router();
 
+  router.get('/jobs', async (req, res) => {
+    const query = validate(listQuerySchema, req.query, 'invalid_query');
+    res.json(await deps.jobs.list(query));
+  });
+
   router.get('/jobs/:id', async (req, res) => {
-    const id = req.params.id ?? '';
-    if (!jobIdPattern.test(id)) throw new ApiError(400, 'invalid_job_id', `"${id}" is not a job id`);
-    const job = await deps.readJob(id);
-    if (job) return void res.json(job);
-    // Accepted but not yet started by the bridge: still a known, queued job.
-    const submission = await deps.queue.submission(id);
-    if (submission) return void res.json(queuedView(submission));
-    throw new ApiError(404, 'job_not_found', `no job with id ${id}`);
+    res.json(await findJob(deps, req.params.id));
+  });
+
+  router.post('/jobs/:id/cancel', async (req, res) => {
+    const id = validate(jobIdSchema, req.params.id, 'invalid_job_id');
+    const result = await deps.jobs.cancel(id);
+    if (result.outcome === 'not_found') throw new ApiError(404, 'job_not_found', `no job with id ${id}`);
+    if (result.outcome === 'finished') throw new ApiError(409, 'job_finished', `job ${id} has already ended (${result.status}); there is nothing to cancel`);
+    res.status(202).json({ message: 'Cancellation requested', job_id: id });
   });
 
   return router;

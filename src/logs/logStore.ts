@@ -1,0 +1,115 @@
+import { DiscardPolicy, JSONCodec, RetentionPolicy, StorageType } from 'nats';
+import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
+import type { LogBatch, LogNames, StepLogs } from './types';
+import { logSubject } from './types';
+
+const codec = JSONCodec<LogBatch>();
+
+export interface LogRetention {
+  maxAgeHours: number;
+  maxBytes: number;
+}
+
+/** Creates or updates the log stream: limits retention, oldest dropped first. */
+export async function ensureLogStream(jsm: JetStreamManager, names: LogNames, retention: LogRetention): Promise<void> {
+  const config = {
+    name: names.stream,
+    subjects: [`${names.subjectPrefix}.>`],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: Math.round(retention.maxAgeHours * 3600 * 1e9),
+    max_bytes: retention.maxBytes,
+  };
+  try {
+    await jsm.streams.info(names.stream);
+    await jsm.streams.update(names.stream, config);
+  } catch (err) {
+    if (!/not found/i.test((err as Error).message)) throw err;
+    await jsm.streams.add(config);
+  }
+}
+
+/** Reads and writes step logs on JetStream; any number of processes can share it. */
+export interface LogStore {
+  publish(batch: LogBatch): Promise<void>;
+  /** The last batch of a job, to resume a re-attached step after it. */
+  lastBatch(jobId: string): Promise<LogBatch | undefined>;
+  /** Every batch of a job so far, in order. */
+  batches(jobId: string): Promise<LogBatch[]>;
+  /** Batches as they are written, from the first; ends when `signal` aborts. */
+  follow(jobId: string, signal: AbortSignal): AsyncGenerator<{ batch: LogBatch; caughtUp: boolean }>;
+}
+
+export async function createLogStore(nc: NatsConnection, names: LogNames, retention: LogRetention): Promise<LogStore> {
+  const jsm = await nc.jetstreamManager();
+  await ensureLogStream(jsm, names, retention);
+  const js: JetStreamClient = nc.jetstream();
+
+  async function orderedConsumer(jobId: string) {
+    // Delivers from the first message by default; naming deliver_policy here stalls nats.js 2.29.
+    return js.consumers.get(names.stream, { filterSubjects: [logSubject(names, jobId)] });
+  }
+
+  return {
+    async publish(batch) {
+      await js.publish(logSubject(names, batch.jobId), codec.encode(batch), { timeout: 10_000 });
+    },
+
+    async lastBatch(jobId) {
+      try {
+        const msg = await jsm.streams.getMessage(names.stream, { last_by_subj: logSubject(names, jobId) });
+        return codec.decode(msg.data);
+      } catch (err) {
+        if (/no message found|not found/i.test((err as Error).message)) return undefined;
+        throw err;
+      }
+    },
+
+    async batches(jobId) {
+      const subject = logSubject(names, jobId);
+      // How many there are now, so the read knows when it is done (and skips the wait when none).
+      const info = await jsm.streams.info(names.stream, { subjects_filter: subject });
+      const count = info.state.subjects?.[subject] ?? 0;
+      const out: LogBatch[] = [];
+      if (count === 0) return out;
+      const consumer = await orderedConsumer(jobId);
+      const messages = await consumer.fetch({ max_messages: count, expires: 10_000 });
+      for await (const msg of messages) {
+        out.push(codec.decode(msg.data));
+        if (out.length >= count || msg.info.pending === 0) break;
+      }
+      return out;
+    },
+
+    async *follow(jobId, signal) {
+      const consumer = await orderedConsumer(jobId);
+      const messages = await consumer.consume({ max_messages: 64 });
+      const stop = () => messages.stop();
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        for await (const msg of messages) {
+          yield { batch: codec.decode(msg.data), caughtUp: msg.info.pending === 0 };
+        }
+      } finally {
+        signal.removeEventListener('abort', stop);
+        messages.stop();
+      }
+    },
+  };
+}
+
+/** Batches grouped per step container, in Hades's shape. */
+export function toStepLogs(batches: LogBatch[]): StepLogs[] {
+  const byContainer = new Map<string, StepLogs>();
+  for (const b of batches) {
+    const key = `${b.stepIndex}:${b.containerId}`;
+    let entry = byContainer.get(key);
+    if (!entry) {
+      entry = { job_id: b.jobId, container_id: b.containerId, step_id: b.stepId, step_name: b.stepName, logs: [] };
+      byContainer.set(key, entry);
+    }
+    entry.logs.push(...b.lines);
+  }
+  return [...byContainer.values()];
+}

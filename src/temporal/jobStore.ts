@@ -1,0 +1,81 @@
+import type { Client, WorkflowExecutionStatusName } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import type { CancelResult, JobPage, JobStore, JobSummary } from '../api/deps';
+import { terminalStatuses } from '../job';
+import type { JobState } from '../job';
+import { jobSearchAttributes } from '../workflows/searchAttributes';
+import { workflowType, readJob } from './jobs';
+import { jobView } from './jobView';
+
+export interface JobStoreOptions {
+  taskQueue: string;
+  /** Called after a cancel reached Temporal or found no workflow: the queue records it for the bridge. */
+  onCancelBeforeStart?: (id: string) => Promise<boolean>;
+}
+
+const statusNames = temporal.api.enums.v1.WorkflowExecutionStatus;
+
+function statusName(code: number | null | undefined): WorkflowExecutionStatusName {
+  const name = statusNames[code ?? 0] ?? 'WORKFLOW_EXECUTION_STATUS_UNSPECIFIED';
+  return name.replace('WORKFLOW_EXECUTION_STATUS_', '') as WorkflowExecutionStatusName;
+}
+
+/** Jobs as Temporal knows them: read by describe, cancelled through the workflow, listed by visibility. */
+export function createJobStore(client: Client, options: JobStoreOptions): JobStore {
+  async function cancelWorkflow(id: string): Promise<CancelResult> {
+    const job = await readJob(client, id);
+    if (!job) return { outcome: 'not_found' };
+    if (terminalStatuses.has(job.status)) return { outcome: 'finished', status: job.status };
+    try {
+      await client.workflow.getHandle(id).cancel();
+    } catch (err) {
+      // Closed between our read and the cancel.
+      const again = await readJob(client, id);
+      if (again && terminalStatuses.has(again.status)) return { outcome: 'finished', status: again.status };
+      throw err;
+    }
+    return { outcome: 'requested' };
+  }
+
+  return {
+    read: (id) => readJob(client, id),
+
+    async cancel(id) {
+      const result = await cancelWorkflow(id);
+      if (result.outcome !== 'not_found' || !options.onCancelBeforeStart) return result;
+      // Not started yet: record the request where the bridge looks before (and after) it starts
+      // the job; then look again, in case the bridge started it meanwhile.
+      if (!(await options.onCancelBeforeStart(id))) return result;
+      const after = await cancelWorkflow(id);
+      return after.outcome === 'not_found' ? { outcome: 'requested' } : after;
+    },
+
+    async list({ status, limit, cursor }) {
+      let query = `WorkflowType = '${workflowType}' AND TaskQueue = '${options.taskQueue}'`;
+      if (status) query += ` AND ${jobSearchAttributes.status.name} = '${status}'`;
+      const response = await client.workflowService.listWorkflowExecutions({
+        namespace: client.options.namespace,
+        query,
+        pageSize: limit,
+        ...(cursor && { nextPageToken: Buffer.from(cursor, 'base64url') }),
+      });
+      const jobs: JobSummary[] = [];
+      for (const execution of response.executions ?? []) {
+        const memo: Record<string, unknown> = {};
+        for (const [key, payload] of Object.entries(execution.memo?.fields ?? {})) memo[key] = defaultPayloadConverter.fromPayload(payload);
+        const view = jobView({ status: statusName(execution.status), memo });
+        if (view) jobs.push(summary(view));
+      }
+      const token = response.nextPageToken;
+      const page: JobPage = { jobs };
+      if (token && token.length > 0) page.nextCursor = Buffer.from(token).toString('base64url');
+      return page;
+    },
+  };
+}
+
+function summary(job: JobState): JobSummary {
+  const { steps: _steps, priorityLevel: _level, ...rest } = job;
+  return rest;
+}
