@@ -59,7 +59,8 @@ async function main(): Promise<number> {
       HADES_TEST_RUN_DIR: runDir,
     };
     const concurrency = process.env.HADES_TEST_CONCURRENCY ?? '2';
-    const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files.map((f) => relative(projectRoot, f))];
+    // --expose-gc: memory tests measure live heap, not garbage the collector has not reached yet.
+    const args = ['--expose-gc', '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files.map((f) => relative(projectRoot, f))];
     const code = await new Promise<number>((resolve) => {
       const child = spawn(process.execPath, args, { cwd: projectRoot, env, stdio: 'inherit' });
       child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));

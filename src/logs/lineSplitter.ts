@@ -21,9 +21,9 @@ export class LineSplitter {
 
   push(stream: OutputStream, chunk: Buffer): SplitLine[] {
     const out: SplitLine[] = [];
-    const p = this.partial[stream];
     let start = 0;
     while (start < chunk.length) {
+      const p = this.partial[stream];
       const nl = chunk.indexOf(0x0a, start);
       const end = nl === -1 ? chunk.length : nl;
       if (!p.overflow) {

@@ -11,9 +11,23 @@ export function secretValues(...maps: Record<string, string>[]): string[] {
   return [...values].sort((a, b) => b.length - a.length);
 }
 
-export function maskSecrets(text: string, secrets: readonly string[]): string {
+/**
+ * Replaces every secret in `text`. A line cut at its length limit (`cut`) may end in the first
+ * part of a secret: that part is masked too.
+ */
+export function maskSecrets(text: string, secrets: readonly string[], cut = false): string {
   let out = text;
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join(mask);
+  if (cut) {
+    for (const s of secrets) {
+      for (let k = Math.min(s.length - 1, out.length); k > 0; k--) {
+        if (out.endsWith(s.slice(0, k))) {
+          out = out.slice(0, out.length - k) + mask;
+          break;
+        }
+      }
+    }
+  }
   return out;
 }
 

@@ -8,7 +8,7 @@ export interface StepLogSinkOptions {
   publish(batch: LogBatch): Promise<void>;
   step: Pick<LogBatch, 'jobId' | 'stepIndex' | 'stepId' | 'stepName' | 'containerId'>;
   secrets: readonly string[];
-  /** Raw bytes of output a step may log; past it, output is counted, not kept. */
+  /** Bytes of lines a step may log (after long lines are cut); past it, output is counted, not kept. */
   maxBytes: number;
   maxLineBytes: number;
   /** Bytes an earlier attempt published already (a re-attached step): not published again. */
@@ -34,6 +34,8 @@ export class StepLogSink {
   private batch: LogLine[] = [];
   private batchBytes = 0;
   private dropped = 0;
+  private kept = 0;
+  private capped = false;
   private publishing: Promise<void> = Promise.resolve();
   private failure: unknown;
   private timer: NodeJS.Timeout | undefined;
@@ -56,11 +58,10 @@ export class StepLogSink {
       data = data.subarray(skip);
       if (data.length === 0) return;
     }
-    const room = Math.max(0, this.options.maxBytes - this.offset);
-    const kept = data.subarray(0, room);
-    this.dropped += data.length - kept.length;
     this.offset += data.length;
-    if (kept.length > 0) for (const line of this.splitter.push(stream, kept)) this.add(line.stream, line.text, line.truncated);
+    // Past the cap, output is only counted: no splitting, no memory.
+    if (this.capped) this.dropped += data.length;
+    else for (const line of this.splitter.push(stream, data)) this.add(line.stream, line.text, line.truncated);
     if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_LINES) await this.flush();
     else this.scheduleFlush();
   }
@@ -68,9 +69,10 @@ export class StepLogSink {
   /** Publishes what is left (and a marker for what was cut); resolves when all is acknowledged. */
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
-    for (const line of this.splitter.flush()) this.add(line.stream, line.text, line.truncated);
+    if (!this.capped) for (const line of this.splitter.flush()) this.add(line.stream, line.text, line.truncated);
     if (this.dropped > 0) {
-      this.add('stderr', `[hades: output cut: ${this.dropped} bytes past the limit of ${this.options.maxBytes} bytes per step were dropped]`, true);
+      this.capped = false;
+      this.add('stderr', `[hades: output cut: ${this.dropped} bytes past the limit of ${this.options.maxBytes} bytes per step were dropped]`, true, true);
     }
     await this.flush();
     await this.publishing;
@@ -82,8 +84,15 @@ export class StepLogSink {
     return this.tail.text();
   }
 
-  private add(stream: OutputStream, raw: string, truncated: boolean): void {
-    const message = maskSecrets(raw, this.options.secrets);
+  private add(stream: OutputStream, raw: string, truncated: boolean, marker = false): void {
+    const size = Buffer.byteLength(raw) + 1;
+    if (!marker && this.kept + size > this.options.maxBytes) {
+      this.capped = true;
+      this.dropped += size;
+      return;
+    }
+    this.kept += size;
+    const message = maskSecrets(raw, this.options.secrets, truncated && !marker);
     const line: LogLine = { timestamp: this.now().toISOString(), message, output_stream: stream, ...(truncated && { truncated: true as const }) };
     this.batch.push(line);
     this.batchBytes += message.length + 64;
