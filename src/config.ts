@@ -61,6 +61,12 @@ export const configSchema = z.object({
     }),
   LOG_MAX_LINE_BYTES: positiveInt.default(64 * 1024),
 
+  // callback_url: how long a receiver may be down before its callback is given up (backoff doubles).
+  CALLBACK_MAX_ATTEMPTS: positiveInt.default(20),
+  CALLBACK_INITIAL_INTERVAL_SECONDS: z.coerce.number().positive().default(1),
+  CALLBACK_MAX_INTERVAL_SECONDS: z.coerce.number().positive().default(60),
+  CALLBACK_TIMEOUT_SECONDS: positiveInt.default(10),
+
   DOCKER_HOST: z.string().optional(),
   DOCKER_SCRIPT_EXECUTOR: z.string().min(1).default('/bin/sh -c'),
   DOCKER_PULL_POLICY: z.enum(['if-not-present', 'always']).default('if-not-present'),

@@ -4,6 +4,8 @@ import type { JobSpec, StepOutcome, StepSpec } from '../job';
 import type { LogStore } from '../logs/logStore';
 import { secretValues } from '../logs/secrets';
 import { StepLogSink } from '../logs/stepLogSink';
+import { sendCallback } from './callback';
+import type { CallbackInput } from './callback';
 import { StepAbortedError, userErrorTypes } from './errors';
 import { OutputTail } from './outputTail';
 import type { Executor } from './executor';
@@ -93,6 +95,10 @@ export function createActivities({ executor, logs, logLimits }: ActivityDeps) {
 
     async cleanupJob(input: { jobId: string }): Promise<void> {
       await executor.cleanupJob(input.jobId);
+    },
+
+    async sendCallback(input: CallbackInput): Promise<void> {
+      await sendCallback(logs, input);
     },
   };
 }

@@ -99,7 +99,16 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         startJob: async (spec) => {
           // A job cancelled before its start never starts; one cancelled while we started it is cancelled now.
           if ((await queue.submission(spec.id))?.cancelRequested) return;
-          await startJob(client, spec, { taskQueue: config.TEMPORAL_TASK_QUEUE, pullTimeoutSeconds: config.DOCKER_PULL_TIMEOUT_SECONDS });
+          await startJob(client, spec, {
+            taskQueue: config.TEMPORAL_TASK_QUEUE,
+            pullTimeoutSeconds: config.DOCKER_PULL_TIMEOUT_SECONDS,
+            callback: {
+              maximumAttempts: config.CALLBACK_MAX_ATTEMPTS,
+              initialIntervalSeconds: config.CALLBACK_INITIAL_INTERVAL_SECONDS,
+              maximumIntervalSeconds: config.CALLBACK_MAX_INTERVAL_SECONDS,
+              timeoutSeconds: config.CALLBACK_TIMEOUT_SECONDS,
+            },
+          });
           if ((await queue.submission(spec.id))?.cancelRequested) await client.workflow.getHandle(spec.id).cancel();
         },
         log: bridgeLog(log.child({ role: 'bridge' })),

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { JobSpec, JobState } from '../job';
 import { queuedState } from '../job';
-import type { BuildJobInput } from '../workflows/buildJob';
+import type { BuildJobInput, CallbackPolicy } from '../workflows/buildJob';
 import { memoKeys } from '../workflows/memo';
 import { jobSearchAttributes } from '../workflows/searchAttributes';
 import { jobView } from './jobView';
@@ -13,6 +13,7 @@ export const workflowType = 'buildJob';
 export interface StartJobOptions {
   taskQueue: string;
   pullTimeoutSeconds: number;
+  callback?: CallbackPolicy;
 }
 
 /** The memo a job starts with: what GET /jobs shows until the workflow writes its own. */
@@ -29,7 +30,7 @@ export function initialMemo(spec: JobSpec): Record<string, unknown> {
  * while the first runs (conflict policy) and after it closed (reuse policy): a job runs at most once.
  */
 export async function startJob(client: Client, spec: JobSpec, options: StartJobOptions): Promise<void> {
-  const input: BuildJobInput = { spec, pullTimeoutSeconds: options.pullTimeoutSeconds };
+  const input: BuildJobInput = { spec, pullTimeoutSeconds: options.pullTimeoutSeconds, ...(options.callback && { callback: options.callback }) };
   try {
     await client.workflow.start(workflowType, {
       workflowId: spec.id,

@@ -5,6 +5,7 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
+  log,
   sleep,
   upsertMemo,
   upsertSearchAttributes,
@@ -43,10 +44,43 @@ const { cleanupJob } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 });
 
+export interface CallbackPolicy {
+  maximumAttempts: number;
+  initialIntervalSeconds: number;
+  maximumIntervalSeconds: number;
+  timeoutSeconds: number;
+}
+
 export interface BuildJobInput {
   spec: JobSpec;
   /** Worker-side defaults the submitter resolved, so replays never depend on worker config. */
   pullTimeoutSeconds: number;
+  callback?: CallbackPolicy;
+}
+
+const defaultCallbackPolicy: CallbackPolicy = { maximumAttempts: 20, initialIntervalSeconds: 1, maximumIntervalSeconds: 60, timeoutSeconds: 10 };
+
+/** Delivers the job's end to its callback_url, however the job ended; a receiver that never takes it is logged, not fatal. */
+async function deliverCallback(input: BuildJobInput, state: JobState): Promise<void> {
+  const url = input.spec.callbackUrl;
+  if (!url) return;
+  const policy = input.callback ?? defaultCallbackPolicy;
+  const { sendCallback } = proxyActivities<Activities>({
+    startToCloseTimeout: `${policy.timeoutSeconds + 30}s`,
+    retry: {
+      initialInterval: `${policy.initialIntervalSeconds}s`,
+      backoffCoefficient: 2,
+      maximumInterval: `${policy.maximumIntervalSeconds}s`,
+      maximumAttempts: policy.maximumAttempts,
+      nonRetryableErrorTypes: ['CallbackRejected'],
+    },
+    summary: `callback to ${url}`,
+  });
+  try {
+    await CancellationScope.nonCancellable(() => sendCallback({ jobId: state.id, url, status: state.status, timeoutSeconds: policy.timeoutSeconds }));
+  } catch (err) {
+    log.warn('callback not delivered', { url, error: describeFailure(err) });
+  }
 }
 
 /** One Hades job: its steps in order, each an activity running one container; cleanup always. */
@@ -131,6 +165,7 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
       ? jobEnded(state, 'TimedOut', now, `job timed out after ${deadline ?? '?'} s`)
       : jobEnded(state, 'Cancelled', now, 'job was cancelled');
     await finish(spec.id, state, publish);
+    await deliverCallback(input, state);
     if (timedOut) throw ApplicationFailure.create({ type: 'JobTimedOut', message: state.reason ?? 'timed out', nonRetryable: true });
     throw err;
   }
@@ -139,10 +174,12 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
   if (failure !== undefined) {
     state = jobEnded(state, timedOut ? 'TimedOut' : 'Failed', now, failure);
     await finish(spec.id, state, publish);
+    await deliverCallback(input, state);
     throw ApplicationFailure.create({ type: timedOut ? 'JobTimedOut' : 'JobFailed', message: failure, nonRetryable: true });
   }
   state = jobEnded(state, 'Succeeded', now);
   await finish(spec.id, state, publish);
+  await deliverCallback(input, state);
   return state;
 }
 
