@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { stepEnv } from '../job';
-import type { JobSpec, StepOutcome, StepSpec } from '../job';
+import type { JobSpec, JobStatus, StepOutcome, StepSpec } from '../job';
+import type { Metrics } from '../metrics';
 import type { LogStore } from '../logs/logStore';
 import { secretValues } from '../logs/secrets';
 import { StepLogSink } from '../logs/stepLogSink';
@@ -19,6 +20,14 @@ export interface ActivityDeps {
   executor: Executor;
   logs: LogStore;
   logLimits: LogLimits;
+  metrics?: Pick<Metrics, 'stepDuration' | 'runningSteps' | 'jobsFinished' | 'jobDuration'>;
+}
+
+export interface CleanupInput {
+  jobId: string;
+  /** How the job ended, for metrics (absent in histories recorded before it was added). */
+  status?: JobStatus;
+  durationMs?: number;
 }
 
 export interface RunStepInput {
@@ -31,7 +40,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 const TAIL_BYTES = 2048;
 
 /** The activities a job's workflow calls, over their dependencies (conventions: factories). */
-export function createActivities({ executor, logs, logLimits }: ActivityDeps) {
+export function createActivities({ executor, logs, logLimits, metrics }: ActivityDeps) {
   return {
     async runStep(input: RunStepInput): Promise<StepOutcome> {
       const ctx = Context.current();
@@ -41,6 +50,7 @@ export function createActivities({ executor, logs, logLimits }: ActivityDeps) {
       const beat = () => ctx.heartbeat({ containerId });
       beat();
       const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
+      metrics?.runningSteps.inc();
 
       // A retry may re-attach to a container whose output was partly published: resume after it.
       let resumeOffset = 0;
@@ -77,6 +87,8 @@ export function createActivities({ executor, logs, logLimits }: ActivityDeps) {
         await sink?.close();
         // A resumed step's sink saw only the rest of the output: its tail comes from the log.
         const outputTail = resumeOffset > 0 ? await tailFromLog(logs, job.id, step.index) : (sink?.tailText() ?? '');
+        const seconds = (Date.parse(outcome.finishedAt) - Date.parse(outcome.startedAt)) / 1000;
+        if (seconds >= 0) metrics?.stepDuration.observe({ status: outcome.timedOut ? 'TimedOut' : outcome.exitCode === 0 ? 'Succeeded' : 'Failed' }, seconds);
         return { ...outcome, outputTail };
       } catch (err) {
         if (err instanceof StepAbortedError) {
@@ -90,11 +102,16 @@ export function createActivities({ executor, logs, logLimits }: ActivityDeps) {
         throw err;
       } finally {
         clearInterval(timer);
+        metrics?.runningSteps.dec();
       }
     },
 
-    async cleanupJob(input: { jobId: string }): Promise<void> {
+    async cleanupJob(input: CleanupInput): Promise<void> {
       await executor.cleanupJob(input.jobId);
+      if (input.status) {
+        metrics?.jobsFinished.inc({ status: input.status });
+        if (input.durationMs !== undefined) metrics?.jobDuration.observe({ status: input.status }, input.durationMs / 1000);
+      }
     },
 
     async sendCallback(input: CallbackInput): Promise<void> {

@@ -1,5 +1,6 @@
 import type { JobState, JobStatus } from '../job';
 import type { LogStore } from '../logs/logStore';
+import type { Metrics } from '../metrics';
 import type { JobQueue } from '../queue/jobQueue';
 
 export interface JobSummary {
@@ -36,6 +37,7 @@ export interface ApiDeps {
   logs: LogStore;
   /** Whether each backing service answers, for GET /readyz. */
   readiness?: () => Promise<Record<string, boolean>>;
+  metrics?: Metrics;
   authKey?: string;
   bodyLimitBytes?: number;
   /** How often a live log stream looks whether its job ended. */

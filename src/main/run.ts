@@ -11,6 +11,7 @@ import type { Config } from '../config';
 import { createLogStore } from '../logs/logStore';
 import type { LogStore } from '../logs/logStore';
 import type { LogNames } from '../logs/types';
+import { createMetrics } from '../metrics';
 import { createJobQueue } from '../queue/jobQueue';
 import type { QueueNames } from '../queue/subjects';
 import { connectTemporal } from '../temporal/connect';
@@ -67,6 +68,10 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
     const conn = nc;
     stops.push(() => conn.drain());
     const logs = await openLogStore(nc, config);
+    const jsm = await nc.jetstreamManager();
+    const metrics = createMetrics({
+      queueDepth: async () => (await jsm.consumers.info(config.NATS_JOB_STREAM, config.NATS_CONSUMER)).num_pending,
+    });
     if (roles.has('api') || roles.has('bridge')) {
       temporal = await connectTemporal(config);
       const tc = temporal.connection;
@@ -78,7 +83,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
     if (roles.has('worker')) {
       const connection: NativeConnection = await connectWorker(config);
       const workflows = options.workflows ?? (config.HADES_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: config.HADES_WORKFLOW_BUNDLE } } : undefined);
-      worker = await createHadesWorker(config, { connection, logs, ...(workflows && { workflows }) });
+      worker = await createHadesWorker(config, { connection, logs, metrics, ...(workflows && { workflows }) });
       const w = worker;
       workerDone = w.run();
       stops.push(async () => {
@@ -109,6 +114,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
               timeoutSeconds: config.CALLBACK_TIMEOUT_SECONDS,
             },
           });
+          metrics.jobsStarted.inc();
           if ((await queue.submission(spec.id))?.cancelRequested) await client.workflow.getHandle(spec.id).cancel();
         },
         log: bridgeLog(log.child({ role: 'bridge' })),
@@ -125,6 +131,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         queue,
         jobs: createJobStore(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, onCancelBeforeStart: (id) => queue.requestCancel(id) }),
         logs,
+        metrics,
         readiness: async () => ({
           temporal: await connection.healthService.check({}).then(
             () => true,

@@ -6,6 +6,7 @@ import { createDockerExecutor } from '../activities/docker/dockerExecutor';
 import type { Executor } from '../activities/executor';
 import type { Config } from '../config';
 import type { LogStore } from '../logs/logStore';
+import type { Metrics } from '../metrics';
 
 export function createExecutor(config: Config): Executor {
   if (config.HADES_EXECUTOR === 'kubernetes') {
@@ -35,7 +36,7 @@ export const workflowsSource: WorkflowSource = { workflowsPath: require.resolve(
 
 export async function createHadesWorker(
   config: Config,
-  options: { connection: NativeConnection; logs: LogStore; executor?: Executor; workflows?: WorkflowSource },
+  options: { connection: NativeConnection; logs: LogStore; metrics?: Metrics; executor?: Executor; workflows?: WorkflowSource },
 ): Promise<Worker> {
   const executor = options.executor ?? createExecutor(config);
   return Worker.create({
@@ -46,6 +47,7 @@ export async function createHadesWorker(
     activities: createActivities({
       executor,
       logs: options.logs,
+      ...(options.metrics && { metrics: options.metrics }),
       logLimits: { maxBytesPerStep: config.LOG_MAX_BYTES_PER_STEP, maxLineBytes: config.LOG_MAX_LINE_BYTES },
     }),
     // CONCURRENCY (as in Hades) bounds the steps, i.e. containers, one worker runs at once.

@@ -186,8 +186,13 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
 async function finish(jobId: string, state: JobState, publish: (which: 'all') => void): Promise<void> {
   // Cleanup runs even when the job was cancelled: the scope shields it from that cancellation.
   // The final state is published after it, so a job shown as ended holds no container or volume.
-  await CancellationScope.nonCancellable(() => cleanupJob({ jobId }));
+  await CancellationScope.nonCancellable(() => cleanupJob({ jobId, status: state.status, durationMs: queuedToEnd(state) }));
   publish('all');
+}
+
+function queuedToEnd(state: JobState): number | undefined {
+  if (!state.finishedAt) return undefined;
+  return Math.max(0, Date.parse(state.finishedAt) - Date.parse(state.queuedAt));
 }
 
 function summary(state: JobState): Omit<JobState, 'steps'> & { stepCount: number } {

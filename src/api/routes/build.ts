@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { parseJobPayload } from '../../job';
+import { parseJobPayload, priorityLevel } from '../../job';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
 
@@ -21,6 +21,7 @@ export function buildRoutes(deps: ApiDeps): Router {
     // A client-chosen id makes a retried POST idempotent; otherwise we make one.
     const id = parsed.payload.id ?? newId();
     await deps.queue.submit(id, parsed.payload, now());
+    deps.metrics?.jobsSubmitted.inc({ priority: priorityLevel(parsed.payload.priority) });
     res.status(200).json({ message: 'Successfully enqueued job', job_id: id });
   });
 
