@@ -19,9 +19,38 @@ describe('the HTTP API', () => {
     await stack?.stop();
   });
 
-  it('answers GET /ping without credentials', async () => {
-    const res = await request(`${stack.apiUrl}/ping`);
-    assert.equal(res.status, 200);
+  it('keeps health, metrics and the OpenAPI document open without credentials', async () => {
+    for (const path of ['/ping', '/healthz', '/readyz', '/metrics', '/openapi.json']) {
+      const res = await request(`${stack.apiUrl}${path}`);
+      assert.equal(res.status, 200, path);
+    }
+  });
+
+  it('answers every odd input with a 4xx in the one error shape, never a 500', async () => {
+    const bodies: unknown[] = [null, [], 0, 'x', true, { name: null, steps: null }, { name: 'x', steps: [null] }, { name: 'x', steps: [[]] },
+      { name: 'x'.repeat(10_000), steps: [{ image: 'a'.repeat(1000) }] }, { name: 'x', priority: 1e308, steps: [{ image: 'b', cpu_limit: -1e308 }] },
+      { name: '\u0000', metadata: { '': 'x', ['k'.repeat(300)]: 'v' }, steps: [{ image: 'ok:1', metadata: [] }] },
+      { name: 'x', steps: [{ image: 'ok:1', id: { nested: true }, network: '../../etc' }] }, { name: 'x', steps: [{ image: 'ok:1' }], id: 'not-a-uuid' }];
+    for (const json of bodies) {
+      const res = await request<ErrorBody>(`${stack.apiUrl}/build`, { method: 'POST', headers: auth, json });
+      assert.ok(res.status >= 400 && res.status < 500, `${JSON.stringify(json).slice(0, 80)} → ${res.status}`);
+      assert.equal(typeof res.body.error.code, 'string');
+    }
+    const raw = [
+      ['POST', '/build', 'text/plain', 'hello'],
+      ['POST', '/build', 'application/json', '{"a":'],
+      ['POST', '/build', 'application/json', '\u0000\u0001'],
+      ['GET', '/jobs/%2e%2e%2fetc', undefined, undefined],
+      ['GET', '/jobs?limit=abc&status=Nope&cursor=%ff', undefined, undefined],
+      ['POST', '/jobs/a%20b/cancel', undefined, undefined],
+      ['GET', '/jobs/x/logs/stream/extra', undefined, undefined],
+      ['DELETE', '/build', undefined, undefined],
+    ] as const;
+    for (const [method, path, type, body] of raw) {
+      const res = await fetch(`${stack.apiUrl}${path}`, { method, headers: { ...auth, ...(type && { 'content-type': type }) }, ...(body !== undefined && { body }) });
+      assert.ok(res.status >= 400 && res.status < 500, `${method} ${path} → ${res.status}`);
+      assert.equal(typeof ((await res.json()) as ErrorBody).error.code, 'string', `${method} ${path}`);
+    }
   });
 
   it('asks for Basic hades:AUTH_KEY on /build and /jobs, with the JSON error shape', async () => {
