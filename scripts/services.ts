@@ -119,6 +119,13 @@ export async function startTemporal(opts: TemporalOptions): Promise<Service & { 
   // WAL and relaxed syncs: the dev server's SQLite is slow under load with its defaults.
   args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   for (const [key, type] of Object.entries(searchAttributes)) args.push('--search-attribute', `${key}=${type}`);
+  // Task priority (priorityKey) is honoured by the server's new matcher, within one partition of a
+  // task queue: with the default four, tasks are spread over partitions and dispatched in no order.
+  args.push(
+    '--dynamic-config-value', 'matching.useNewMatcher=true',
+    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
+  );
   const logFile = join(opts.logDir, 'temporal.log');
   const child = launch('temporal', temporal, args, logFile);
   await waitForPort(opts.port, child, 'temporal', 60_000, logFile);

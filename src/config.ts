@@ -84,6 +84,9 @@ export const configSchema = z.object({
     }),
 
 
+  // A step that waited this long for a worker goes ahead of fresh high-priority work.
+  PRIORITY_AGING_SECONDS: positiveInt.default(300),
+
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

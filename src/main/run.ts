@@ -107,6 +107,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
           await startJob(client, spec, {
             taskQueue: config.TEMPORAL_TASK_QUEUE,
             pullTimeoutSeconds: config.DOCKER_PULL_TIMEOUT_SECONDS,
+            priorityAgingSeconds: config.PRIORITY_AGING_SECONDS,
             callback: {
               maximumAttempts: config.CALLBACK_MAX_ATTEMPTS,
               initialIntervalSeconds: config.CALLBACK_INITIAL_INTERVAL_SECONDS,

@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { JobSpec, JobState } from '../job';
-import { queuedState } from '../job';
+import { priorityKeys, queuedState } from '../job';
 import type { BuildJobInput, CallbackPolicy } from '../workflows/buildJob';
 import { memoKeys } from '../workflows/memo';
 import { jobSearchAttributes } from '../workflows/searchAttributes';
@@ -14,6 +14,7 @@ export interface StartJobOptions {
   taskQueue: string;
   pullTimeoutSeconds: number;
   callback?: CallbackPolicy;
+  priorityAgingSeconds?: number;
 }
 
 /** The memo a job starts with: what GET /jobs shows until the workflow writes its own. */
@@ -30,7 +31,12 @@ export function initialMemo(spec: JobSpec): Record<string, unknown> {
  * while the first runs (conflict policy) and after it closed (reuse policy): a job runs at most once.
  */
 export async function startJob(client: Client, spec: JobSpec, options: StartJobOptions): Promise<void> {
-  const input: BuildJobInput = { spec, pullTimeoutSeconds: options.pullTimeoutSeconds, ...(options.callback && { callback: options.callback }) };
+  const input: BuildJobInput = {
+    spec,
+    pullTimeoutSeconds: options.pullTimeoutSeconds,
+    ...(options.callback && { callback: options.callback }),
+    ...(options.priorityAgingSeconds !== undefined && { priorityAgingSeconds: options.priorityAgingSeconds }),
+  };
   try {
     await client.workflow.start(workflowType, {
       workflowId: spec.id,
@@ -39,6 +45,8 @@ export async function startJob(client: Client, spec: JobSpec, options: StartJobO
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       memo: initialMemo(spec),
+      // Steps inherit the workflow's priority: when workers are busy, higher keys wait.
+      priority: { priorityKey: priorityKeys[spec.priorityLevel] },
       typedSearchAttributes: [
         { key: jobSearchAttributes.name, value: spec.name },
         { key: jobSearchAttributes.status, value: 'Queued' },

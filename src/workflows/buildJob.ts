@@ -26,11 +26,17 @@ export const jobStateQuery = defineQuery<JobState>('jobState');
 export const nonRetryableStepErrors = ['ImagePullFailed', 'InvalidStep'];
 
 const HEARTBEAT_TIMEOUT = '3s';
+// The same as agedPriorityKey in src/job (workflow code imports only types from there).
+const AGED_PRIORITY_KEY = 1;
 const STEP_MARGIN_SECONDS = 60;
 
-function activitiesFor(spec: JobSpec, step: StepSpec, pullTimeoutSeconds: number) {
+function activitiesFor(spec: JobSpec, step: StepSpec, pullTimeoutSeconds: number, queue: { agingSeconds?: number; aged?: boolean } = {}) {
   const stepSeconds = step.timeoutSeconds ?? spec.timeoutSeconds ?? 24 * 3600;
   return proxyActivities<Activities>({
+    // Waiting longer than the aging time ends the wait (schedule-to-start timeout, never retried);
+    // the step is then scheduled again with the aged key, ahead of fresh work.
+    ...(queue.agingSeconds !== undefined && !queue.aged && { scheduleToStartTimeout: `${queue.agingSeconds}s` }),
+    ...(queue.aged && { priority: { priorityKey: AGED_PRIORITY_KEY } }),
     // The activity enforces the step's own timeout; this bound only catches a lost one.
     startToCloseTimeout: `${stepSeconds + pullTimeoutSeconds + STEP_MARGIN_SECONDS}s`,
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
@@ -56,6 +62,8 @@ export interface BuildJobInput {
   /** Worker-side defaults the submitter resolved, so replays never depend on worker config. */
   pullTimeoutSeconds: number;
   callback?: CallbackPolicy;
+  /** A step queued longer than this jumps ahead of fresh work (absent: no aging). */
+  priorityAgingSeconds?: number;
 }
 
 const defaultCallbackPolicy: CallbackPolicy = { maximumAttempts: 20, initialIntervalSeconds: 1, maximumIntervalSeconds: 60, timeoutSeconds: 10 };
@@ -137,10 +145,16 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
     await stepsScope.run(async () => {
       for (const step of spec.steps) {
         setStep(step.index, (s) => ({ ...s, status: 'Running', startedAt: new Date().toISOString() }));
-        const { runStep } = activitiesFor(spec, step, input.pullTimeoutSeconds);
+        const stepInput = { job: { id: spec.id, name: spec.name, metadata: spec.metadata }, step, pullTimeoutSeconds: input.pullTimeoutSeconds };
+        const agingSeconds = input.priorityAgingSeconds;
         let outcome;
         try {
-          outcome = await runStep({ job: { id: spec.id, name: spec.name, metadata: spec.metadata }, step, pullTimeoutSeconds: input.pullTimeoutSeconds });
+          try {
+            outcome = await activitiesFor(spec, step, input.pullTimeoutSeconds, agingSeconds === undefined ? {} : { agingSeconds }).runStep(stepInput);
+          } catch (err) {
+            if (!waitedTooLong(err)) throw err;
+            outcome = await activitiesFor(spec, step, input.pullTimeoutSeconds, { aged: true }).runStep(stepInput);
+          }
         } catch (err) {
           if (isCancellation(err)) throw err;
           const reason = `step "${step.name}" could not run: ${describeFailure(err)}`;
@@ -198,6 +212,12 @@ function queuedToEnd(state: JobState): number | undefined {
 function summary(state: JobState): Omit<JobState, 'steps'> & { stepCount: number } {
   const { steps, ...rest } = state;
   return { ...rest, stepCount: steps.length };
+}
+
+/** The step's activity timed out waiting for a worker (schedule-to-start): time to age it. */
+function waitedTooLong(err: unknown): boolean {
+  const cause = err instanceof Error ? (err.cause as { name?: string; timeoutType?: string } | undefined) : undefined;
+  return cause?.name === 'TimeoutFailure' && cause.timeoutType === 'SCHEDULE_TO_START';
 }
 
 function describeFailure(err: unknown): string {

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { waitForEnd } from '../helpers/http';
+import { inspectRunningStep, submitJob } from '../helpers/jobs';
+import { useTestStack } from '../helpers/stack';
+import { images } from '../helpers/testEnv';
+
+describe('priority', () => {
+  const fixture = useTestStack({ CONCURRENCY: '1' });
+
+  // Temporal dispatches by priority "in general, with small deviations": a test holds it to
+  // running the high job first or second, where first-in-first-out would run it last.
+  it('with the worker busy, a high job queued after ten low ones runs next (or next but one)', async () => {
+    const api = fixture.stack.apiUrl;
+    const job = (name: string, priority: number, script = 'true') => ({ name, priority, steps: [{ id: 1, name, image: images.busybox, script }] });
+    const blocker = await submitJob(api, job('blocker', 3, 'sleep 3'), fixture.jobIds);
+    await inspectRunningStep(blocker, 0);
+    const low: string[] = [];
+    for (let i = 0; i < 10; i++) low.push(await submitJob(api, job(`low ${i}`, 1), fixture.jobIds));
+    const high = await submitJob(api, job('high', 3), fixture.jobIds);
+
+    const ended = await Promise.all([blocker, ...low, high].map((id) => waitForEnd(api, id, 60_000)));
+    const order = ended
+      .filter((j) => j.id !== blocker)
+      .sort((a, b) => Date.parse(a.steps[0]!.startedAt!) - Date.parse(b.steps[0]!.startedAt!))
+      .map((j) => j.name);
+    assert.ok(order.indexOf('high') <= 1, `order of starts: ${order.join(', ')}`);
+  });
+});
+
+describe('priority aging', () => {
+  const fixture = useTestStack({ CONCURRENCY: '1', PRIORITY_AGING_SECONDS: '1' });
+
+  it('lets a low job that waited past the aging time run before (most) high jobs queued after it', async () => {
+    const api = fixture.stack.apiUrl;
+    const job = (name: string, priority: number, script = 'true') => ({ name, priority, steps: [{ id: 1, name, image: images.busybox, script }] });
+    // The blocker outlasts the aging time with room to spare: the server fires schedule-to-start
+    // timeouts from its timer queue, a little after they are due.
+    const blocker = await submitJob(api, job('blocker', 3, 'sleep 6'), fixture.jobIds);
+    await inspectRunningStep(blocker, 0);
+    const low = await submitJob(api, job('low', 1), fixture.jobIds);
+    const highs: string[] = [];
+    for (let i = 0; i < 4; i++) highs.push(await submitJob(api, job(`high ${i}`, 3), fixture.jobIds));
+
+    const ended = await Promise.all([low, ...highs].map((id) => waitForEnd(api, id, 60_000)));
+    const order = ended.sort((a, b) => Date.parse(a.steps[0]!.startedAt!) - Date.parse(b.steps[0]!.startedAt!)).map((j) => j.name);
+    // Without aging it runs last.
+    assert.ok(order.indexOf('low') <= 1, `order of starts: ${order.join(', ')}`);
+  });
+});
