@@ -37,6 +37,17 @@ export const configSchema = z.object({
   NATS_JOB_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('hades.jobs'),
   NATS_CONSUMER: z.string().regex(/^[A-Za-z0-9_-]+$/).default('hades-bridge'),
   NATS_SUBMISSIONS_BUCKET: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_SUBMISSIONS'),
+  // Job ids that were started, remembered this long so a re-published job never runs again.
+  NATS_STARTED_BUCKET: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_STARTED'),
+  JOB_ID_MEMORY_DAYS: z.coerce.number().positive().default(365),
+  // JetStream drops a re-published message id within this window; the bridge catches the rest.
+  NATS_DUPLICATE_WINDOW_SECONDS: z.coerce.number().positive().default(120),
+  // A message the bridge has not acked after this long is handed out again.
+  NATS_ACK_WAIT_SECONDS: z.coerce.number().positive().default(30),
+  // Redelivery delay after a failed start (Temporal down) doubles from 0.5 s up to this.
+  BRIDGE_RETRY_MAX_SECONDS: z.coerce.number().positive().default(30),
+  // Fault injection for tests only: crash the bridge between a workflow start and its ack.
+  HADES_FAULT: z.enum(['bridge-crash-after-start']).optional(),
 
   NATS_LOG_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_JOB_LOGS'),
   NATS_LOG_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('hades.logs'),

@@ -3,7 +3,8 @@ import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
 import { coerceError } from '../errors';
 import type { JobSpec } from '../job';
 import { ensureDeadLetters, ensureJobQueue, submittedAtHeader } from '../queue/jobQueue';
-import type { QueueNames } from '../queue/subjects';
+import type { StartedIds } from '../queue/jobQueue';
+import type { QueueNames, QueueSettings } from '../queue/subjects';
 import { readSubmission } from './intake';
 
 export interface BridgeDeps {
@@ -14,6 +15,12 @@ export interface BridgeDeps {
   log: { info(msg: string, data?: object): void; warn(msg: string, data?: object): void; error(msg: string, data?: object): void };
   /** Messages handled at once. */
   parallel?: number;
+  settings?: QueueSettings;
+  /** Job ids started before: a message for one of them starts nothing. */
+  started?: StartedIds;
+  retryMaxMs?: number;
+  /** Tests only: die between the start and the ack, as a crash would. */
+  fault?: 'bridge-crash-after-start';
 }
 
 export interface Bridge {
@@ -21,8 +28,8 @@ export interface Bridge {
 }
 
 /** Redelivery delay after a failed start (Temporal unreachable): grows with each delivery, capped. */
-export function retryDelayMs(deliveryCount: number): number {
-  return Math.min(30_000, 500 * 2 ** Math.max(0, deliveryCount - 1));
+export function retryDelayMs(deliveryCount: number, maxMs = 30_000): number {
+  return Math.min(maxMs, 500 * 2 ** Math.max(0, Math.min(30, deliveryCount - 1)));
 }
 
 /**
@@ -32,7 +39,8 @@ export function retryDelayMs(deliveryCount: number): number {
  */
 export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   const jsm = await deps.nc.jetstreamManager();
-  await ensureJobQueue(jsm, deps.names);
+  await ensureJobQueue(jsm, deps.names, deps.settings);
+  const retry = (count: number) => retryDelayMs(count, deps.retryMaxMs);
   const deadLetters = await ensureDeadLetters(jsm, deps.names);
   const js = deps.nc.jetstream();
   const consumer = await js.consumers.get(deps.names.stream, deps.names.consumer);
@@ -59,19 +67,26 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
         await js.publish(deadLetters.subject, msg.data, { headers: h });
       } catch (err) {
         deps.log.error('dead-letter publish failed; will retry', { error: coerceError(err).message });
-        msg.nak(retryDelayMs(msg.info.deliveryCount));
+        msg.nak(retry(msg.info.deliveryCount));
         return;
       }
       deps.log.warn('submission rejected to dead letters', { reason: intake.reason, seq: msg.info.streamSequence });
       msg.term(intake.reason.slice(0, 200));
       return;
     }
+    const id = intake.spec.id;
     try {
-      await deps.startJob(intake.spec);
+      if (deps.started && (await deps.started.has(id))) {
+        deps.log.info('job was started before; not starting it again', { job: id, delivery: msg.info.deliveryCount });
+      } else {
+        await deps.startJob(intake.spec);
+        if (deps.fault === 'bridge-crash-after-start') process.kill(process.pid, 'SIGKILL');
+        await deps.started?.add(id);
+      }
       await msg.ackAck();
     } catch (err) {
-      deps.log.warn('workflow start failed; message will be redelivered', { job: intake.spec.id, error: coerceError(err).message, delivery: msg.info.deliveryCount });
-      msg.nak(retryDelayMs(msg.info.deliveryCount));
+      deps.log.warn('workflow start failed; message will be redelivered', { job: id, error: coerceError(err).message, delivery: msg.info.deliveryCount });
+      msg.nak(retry(msg.info.deliveryCount));
     }
   }
 

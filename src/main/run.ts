@@ -12,8 +12,8 @@ import { createLogStore } from '../logs/logStore';
 import type { LogStore } from '../logs/logStore';
 import type { LogNames } from '../logs/types';
 import { createMetrics } from '../metrics';
-import { createJobQueue } from '../queue/jobQueue';
-import type { QueueNames } from '../queue/subjects';
+import { createJobQueue, startedIds } from '../queue/jobQueue';
+import type { QueueNames, QueueSettings } from '../queue/subjects';
 import { connectTemporal } from '../temporal/connect';
 import { createJobStore } from '../temporal/jobStore';
 import { startJob } from '../temporal/jobs';
@@ -28,6 +28,10 @@ export function queueNames(config: Config): QueueNames {
     consumer: config.NATS_CONSUMER,
     submissionsBucket: config.NATS_SUBMISSIONS_BUCKET,
   };
+}
+
+export function queueSettings(config: Config): QueueSettings {
+  return { duplicateWindowSeconds: config.NATS_DUPLICATE_WINDOW_SECONDS, ackWaitSeconds: config.NATS_ACK_WAIT_SECONDS };
 }
 
 export function logNames(config: Config): LogNames {
@@ -94,13 +98,17 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
       log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, concurrency: config.CONCURRENCY, executor: config.HADES_EXECUTOR }, 'worker running');
     }
 
-    const queue = roles.has('api') || roles.has('bridge') ? await createJobQueue(nc, queueNames(config)) : undefined;
+    const queue = roles.has('api') || roles.has('bridge') ? await createJobQueue(nc, queueNames(config), queueSettings(config)) : undefined;
 
     if (roles.has('bridge') && temporal && queue) {
       const client = temporal.client;
       const bridge: Bridge = await startBridge({
         nc,
         names: queueNames(config),
+        settings: queueSettings(config),
+        started: await startedIds(nc.jetstream(), config.NATS_STARTED_BUCKET, config.JOB_ID_MEMORY_DAYS),
+        retryMaxMs: config.BRIDGE_RETRY_MAX_SECONDS * 1000,
+        ...(config.HADES_FAULT && { fault: config.HADES_FAULT }),
         startJob: async (spec) => {
           // A job cancelled before its start never starts; one cancelled while we started it is cancelled now.
           if ((await queue.submission(spec.id))?.cancelRequested) return;

@@ -3,8 +3,8 @@ import type { JetStreamClient, JetStreamManager, KV, NatsConnection } from 'nats
 import { statusCodeOf } from '../errors';
 import type { JobPayload } from '../job';
 import { priorityLevel } from '../job';
-import type { QueueNames } from './subjects';
-import { jobSubject, jobSubjects } from './subjects';
+import type { QueueNames, QueueSettings } from './subjects';
+import { defaultQueueSettings, jobSubject, jobSubjects } from './subjects';
 
 /** What the API remembers of a submission, so its id is never unknown before the workflow starts. */
 export interface SubmissionRecord {
@@ -19,18 +19,16 @@ export interface SubmissionRecord {
 
 export const submittedAtHeader = 'Hades-Submitted-At';
 const codec = JSONCodec<unknown>();
-const DUPLICATE_WINDOW_NS = 2 * 60 * 1e9;
 const SUBMISSION_TTL_MS = 7 * 24 * 3600 * 1000;
-export const ACK_WAIT_NS = 30 * 1e9;
 
 /** Creates or updates the job stream and the bridge's durable consumer; safe to call from every process. */
-export async function ensureJobQueue(jsm: JetStreamManager, names: QueueNames): Promise<void> {
+export async function ensureJobQueue(jsm: JetStreamManager, names: QueueNames, settings: QueueSettings = defaultQueueSettings): Promise<void> {
   const config = {
     name: names.stream,
     subjects: jobSubjects(names),
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
-    duplicate_window: DUPLICATE_WINDOW_NS,
+    duplicate_window: settings.duplicateWindowSeconds * 1e9,
   };
   try {
     await jsm.streams.info(names.stream);
@@ -39,15 +37,17 @@ export async function ensureJobQueue(jsm: JetStreamManager, names: QueueNames): 
     if (!isNotFound(err)) throw err;
     await jsm.streams.add(config);
   }
+  const ackWait = Math.round(settings.ackWaitSeconds * 1e9);
   try {
-    await jsm.consumers.info(names.stream, names.consumer);
+    const info = await jsm.consumers.info(names.stream, names.consumer);
+    if (info.config.ack_wait !== ackWait) await jsm.consumers.update(names.stream, names.consumer, { ack_wait: ackWait });
   } catch (err) {
     if (!isNotFound(err)) throw err;
     await jsm.consumers.add(names.stream, {
       durable_name: names.consumer,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      ack_wait: ACK_WAIT_NS,
+      ack_wait: ackWait,
       filter_subjects: jobSubjects(names),
     });
   }
@@ -71,9 +71,9 @@ export interface JobQueue {
   requestCancel(id: string): Promise<boolean>;
 }
 
-export async function createJobQueue(nc: NatsConnection, names: QueueNames): Promise<JobQueue> {
+export async function createJobQueue(nc: NatsConnection, names: QueueNames, settings: QueueSettings = defaultQueueSettings): Promise<JobQueue> {
   const jsm = await nc.jetstreamManager();
-  await ensureJobQueue(jsm, names);
+  await ensureJobQueue(jsm, names, settings);
   const js = nc.jetstream();
   const kv = await submissionsKv(js, names);
   return {
@@ -124,4 +124,23 @@ export async function ensureDeadLetters(jsm: JetStreamManager, names: QueueNames
     await jsm.streams.add({ name: dl.stream, subjects: [dl.subject], storage: StorageType.File, max_age: 30 * 24 * 3600 * 1e9 });
   }
   return dl;
+}
+
+/** Job ids that were started: checked before a start, so a job runs at most once, ever. */
+export interface StartedIds {
+  has(id: string): Promise<boolean>;
+  add(id: string): Promise<void>;
+}
+
+export async function startedIds(js: JetStreamClient, bucket: string, memoryDays: number): Promise<StartedIds> {
+  const kv = await js.views.kv(bucket, { history: 1, ttl: Math.round(memoryDays * 24 * 3600 * 1000), storage: StorageType.File });
+  return {
+    async has(id) {
+      const entry = await kv.get(id);
+      return entry !== null && entry.operation === 'PUT';
+    },
+    async add(id) {
+      await kv.put(id, new Uint8Array([1]));
+    },
+  };
 }

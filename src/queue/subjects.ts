@@ -8,6 +8,13 @@ export interface QueueNames {
   submissionsBucket: string;
 }
 
+export interface QueueSettings {
+  duplicateWindowSeconds: number;
+  ackWaitSeconds: number;
+}
+
+export const defaultQueueSettings: QueueSettings = { duplicateWindowSeconds: 120, ackWaitSeconds: 30 };
+
 export function jobSubject(names: Pick<QueueNames, 'subjectPrefix'>, level: PriorityLevel): string {
   return `${names.subjectPrefix}.${level}`;
 }

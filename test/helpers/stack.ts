@@ -35,6 +35,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     NATS_JOB_SUBJECT_PREFIX: `test.${suffix}.jobs`,
     NATS_CONSUMER: `bridge-${suffix}`,
     NATS_SUBMISSIONS_BUCKET: `TEST_SUBMISSIONS_${suffix}`,
+    NATS_STARTED_BUCKET: `TEST_STARTED_${suffix}`,
     NATS_LOG_STREAM: `TEST_LOGS_${suffix}`,
     NATS_LOG_SUBJECT_PREFIX: `test.${suffix}.logs`,
     HADES_WORKFLOW_BUNDLE: testEnv.workflowBundle,

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { assertNoLeaks } from '../helpers/docker';
+import { request, waitForEnd } from '../helpers/http';
+import { consumerState, publishJob, until, withNats } from '../helpers/nats';
+import type { TestStack } from '../helpers/stack';
+import { startTestStack, useTestStack } from '../helpers/stack';
+import { images } from '../helpers/testEnv';
+import type { JobState } from '../../src/job';
+
+const job = (name: string) => ({ name, steps: [{ id: 1, name: 'hi', image: images.busybox, script: 'echo ran' }] });
+
+/** How many workflow runs Temporal has for a job id (any state). */
+async function runsOf(client: Client, id: string): Promise<number> {
+  let n = 0;
+  for await (const _ of client.workflow.list({ query: `WorkflowId = '${id}'` })) n++;
+  return n;
+}
+
+async function stepAttempts(client: Client, id: string): Promise<number[]> {
+  const history = await client.workflow.getHandle(id).fetchHistory();
+  return (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 0] : []));
+}
+
+describe('NATS intake', () => {
+  const fixture = useTestStack({ NATS_DUPLICATE_WINDOW_SECONDS: '1' });
+
+  it('runs a job published straight to NATS; its id comes from Nats-Msg-Id', async () => {
+    const id = `nats-${randomUUID()}`;
+    fixture.jobIds.push(id);
+    await publishJob(fixture.stack.config, job('from nats'), { msgId: id, level: 'low' });
+    const state = await until('the job to be known', async () => {
+      const res = await request<JobState>(`${fixture.stack.apiUrl}/jobs/${id}`);
+      return res.status === 200 && res.body;
+    });
+    assert.equal(state.name, 'from nats');
+    assert.equal((await waitForEnd(fixture.stack.apiUrl, id)).status, 'Succeeded');
+  });
+
+  it('starts one workflow for a job id published twice, within and beyond the duplicate window', async () => {
+    const id = randomUUID();
+    fixture.jobIds.push(id);
+    const first = await publishJob(fixture.stack.config, { ...job('twice'), id }, { msgId: id });
+    const again = await publishJob(fixture.stack.config, { ...job('twice'), id }, { msgId: id });
+    assert.equal(first.duplicate, false);
+    assert.equal(again.duplicate, true, 'JetStream drops a repeat within its window');
+    assert.equal((await waitForEnd(fixture.stack.apiUrl, id)).status, 'Succeeded');
+
+    await new Promise((r) => setTimeout(r, 1500)); // past the 1 s window
+    const late = await publishJob(fixture.stack.config, { ...job('twice'), id }, { msgId: id });
+    assert.equal(late.duplicate, false, 'JetStream stores it again');
+    await until('the bridge to consume the repeat', async () => {
+      const s = await consumerState(fixture.stack.config);
+      return s.pending === 0 && s.ackPending === 0;
+    });
+    assert.equal(await runsOf(fixture.stack.client, id), 1);
+    assert.deepEqual(await stepAttempts(fixture.stack.client, id), [1, 1], 'one step and one cleanup, once each');
+  });
+
+  it('moves messages that can never become jobs to the dead-letter stream, with their reason', async () => {
+    const config = fixture.stack.config;
+    await publishJob(config, undefined, { raw: '{"name": "broken' });
+    await publishJob(config, { name: 'no steps', steps: [] });
+    const dead = await until('two dead letters', () =>
+      withNats(config.NATS_URL, async (nc) => {
+        const jsm = await nc.jetstreamManager();
+        const stream = `${config.NATS_JOB_STREAM}_DEAD`;
+        const info = await jsm.streams.info(stream).catch(() => undefined);
+        if (!info || info.state.messages < 2) return undefined;
+        const msgs = [];
+        for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) msgs.push(await jsm.streams.getMessage(stream, { seq }));
+        return msgs;
+      }),
+    );
+    const reasons = dead.map((m) => m.header.get('Hades-Reason'));
+    assert.match(reasons[0] ?? '', /^not JSON/);
+    assert.match(reasons[1] ?? '', /^invalid job: steps: a job needs at least one step/);
+    assert.equal(new TextDecoder().decode(dead[0]?.data), '{"name": "broken');
+    assert.equal(dead[1]?.header.get('Hades-Original-Subject'), `${config.NATS_JOB_SUBJECT_PREFIX}.high`);
+    const s = await consumerState(config);
+    assert.deepEqual([s.pending, s.ackPending], [0, 0], 'terminated, not redelivered');
+  });
+});
+
+describe('a bridge killed between the workflow start and the ack', () => {
+  it('is redelivered to the next bridge, which starts nothing new', async () => {
+    const stack = await startTestStack({ HADES_ROLES: 'api,worker', NATS_ACK_WAIT_SECONDS: '2' });
+    let second: TestStack | undefined;
+    try {
+      const crashing = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'src', 'main.ts')], {
+        env: { PATH: process.env.PATH, ...stack.env, HADES_ROLES: 'bridge', HADES_FAULT: 'bridge-crash-after-start' },
+        stdio: 'ignore',
+      });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => crashing.once('exit', (_code, signal) => resolve(signal)));
+      const res = await request<{ job_id: string }>(`${stack.apiUrl}/build`, { method: 'POST', json: job('crash') });
+      const id = res.body.job_id;
+      assert.equal(await exited, 'SIGKILL');
+      assert.equal(await runsOf(stack.client, id), 1, 'the start reached Temporal before the crash');
+      assert.equal((await consumerState(stack.config)).ackPending, 1, 'and the message was never acked');
+
+      second = await startTestStack({ ...stack.env, HADES_ROLES: 'bridge' });
+      await until('the redelivery to be acked', async () => {
+        const s = await consumerState(stack.config);
+        return s.pending === 0 && s.ackPending === 0 && s.redelivered === 0;
+      });
+      assert.equal((await waitForEnd(stack.apiUrl, id)).status, 'Succeeded');
+      assert.equal(await runsOf(stack.client, id), 1);
+      assert.deepEqual(await stepAttempts(stack.client, id), [1, 1]);
+      await assertNoLeaks([id]);
+    } finally {
+      await second?.stop();
+      await stack.stop();
+    }
+  });
+});
+
+describe('200 jobs queued while no bridge runs', () => {
+  it('all run exactly once when two bridges start', async () => {
+    const api = await startTestStack({ HADES_ROLES: 'api' });
+    const others: TestStack[] = [];
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 200; i++) {
+        const res = await request<{ job_id: string }>(`${api.apiUrl}/build`, { method: 'POST', json: job(`bulk ${i}`) });
+        assert.equal(res.status, 200);
+        ids.push(res.body.job_id);
+      }
+      assert.equal((await consumerState(api.config)).pending, 200);
+      for (const roles of ['bridge', 'bridge', 'worker']) others.push(await startTestStack({ ...api.env, HADES_ROLES: roles, CONCURRENCY: '4' }));
+
+      await until(
+        'all 200 jobs to end',
+        async () => {
+          const page = await request<{ jobs: JobState[] }>(`${api.apiUrl}/jobs?status=Succeeded&limit=500`);
+          return page.body.jobs.length === 200;
+        },
+        300_000,
+        1000,
+      );
+      const runs: string[] = [];
+      for await (const w of api.client.workflow.list({ query: `TaskQueue = '${api.config.TEMPORAL_TASK_QUEUE}'` })) runs.push(w.workflowId);
+      assert.equal(runs.length, 200, 'one workflow run per job');
+      assert.deepEqual([...new Set(runs)].sort(), [...ids].sort());
+      const s = await consumerState(api.config);
+      assert.deepEqual([s.pending, s.ackPending], [0, 0]);
+      await assertNoLeaks(ids);
+    } finally {
+      for (const o of others.reverse()) await o.stop();
+      await api.stop();
+    }
+  });
+});
