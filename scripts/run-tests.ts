@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { freePort, killOnExit, projectRoot, startNats, startRegistry, startTemporal } from './services';
+import { freePorts, killOnExit, projectRoot, startNats, startRegistry, startTemporal } from './services';
 import type { Service } from './services';
 
 function testFiles(dir: string, filter: string[]): string[] {
@@ -35,9 +35,9 @@ async function main(): Promise<number> {
 
   try {
     const started = Date.now();
-    const [temporalPort, uiPort, natsPort, registryPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [temporalPort, uiPort, natsPort, registryPort, httpPort, metricsPort] = await freePorts(6);
     const [temporal, nats, registry, bundle] = await Promise.all([
-      startTemporal({ port: temporalPort, uiPort, logDir: runDir }),
+      startTemporal({ port: temporalPort, uiPort, httpPort, metricsPort, logDir: runDir }),
       startNats({ port: natsPort, storeDir: join(runDir, 'nats'), logDir: runDir }),
       startRegistry({ port: registryPort, dataDir: join(runDir, 'registry'), logDir: runDir }),
       bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: quietLogger }),

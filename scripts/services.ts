@@ -22,16 +22,30 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+type Ports<N extends number, R extends number[] = []> = R['length'] extends N ? R : Ports<N, [number, ...R]>;
+
+/** `count` distinct free ports: all are held open together, so none is handed out twice. */
+export async function freePorts<N extends number>(count: N): Promise<Ports<N>> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.unref();
+          server.on('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports as Ports<N>;
+}
+
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolvePort(port));
-    });
-  });
+  const [port] = await freePorts(1);
+  return port;
 }
 
 function binary(name: string, fallbacks: string[]): string {
@@ -103,6 +117,9 @@ export function killOnExit(services: { pid?: number }[]): void {
 export interface TemporalOptions {
   port: number;
   uiPort?: number;
+  /** The dev server's HTTP API and metrics ports; picked here (not by the server) when absent. */
+  httpPort?: number;
+  metricsPort?: number;
   /** SQLite file for state that survives restarts; in memory when absent. */
   dbFile?: string;
   logDir: string;
@@ -112,7 +129,10 @@ export interface TemporalOptions {
 export async function startTemporal(opts: TemporalOptions): Promise<Service & { uiUrl?: string; pid?: number }> {
   const temporal = binary('temporal', []);
   mkdirSync(opts.logDir, { recursive: true });
+  // Left to itself the server picks these at random, and may take a port a caller chose.
+  const [httpPort, metricsPort] = opts.httpPort && opts.metricsPort ? [opts.httpPort, opts.metricsPort] : await freePorts(2);
   const args = ['server', 'start-dev', '--ip', opts.ip ?? '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
+  args.push('--http-port', String(httpPort), '--metrics-port', String(metricsPort));
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort), '--ui-ip', opts.ip ?? '127.0.0.1');
   else args.push('--headless');
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);

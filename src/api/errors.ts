@@ -39,12 +39,23 @@ export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {
           : err.type === 'entity.parse.failed'
             ? new ApiError(400, 'invalid_json', `request body is not valid JSON: ${err.message}`)
             : new ApiError(err.status, 'bad_request', err.message);
+    } else if (backendDown(err)) {
+      apiError = backendDown(err)!;
     } else {
       log(err);
       apiError = new ApiError(500, 'internal', 'internal error; the server logged the details');
     }
     res.status(apiError.status).json(apiError.body());
   };
+}
+
+/** NATS or Temporal not answering: the client may retry, so 503 rather than 500. */
+function backendDown(err: unknown): ApiError | undefined {
+  if (!(err instanceof Error)) return undefined;
+  if (err.name === 'NatsError') return new ApiError(503, 'queue_unavailable', `the job queue (NATS) did not answer (${(err as { code?: string }).code ?? err.message}); try again`);
+  const grpc = (err as { code?: unknown; cause?: { code?: unknown } }).cause?.code ?? (err as { code?: unknown }).code;
+  if (err.name === 'ServiceError' || grpc === 14 || grpc === 4) return new ApiError(503, 'temporal_unavailable', `Temporal did not answer (${err.message}); try again`);
+  return undefined;
 }
 
 interface BodyParserError {

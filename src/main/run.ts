@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'nats';
 import type { NatsConnection } from 'nats';
 import type { Client, Connection } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createApp } from '../api/app';
 import { startBridge } from '../bridge/bridge';
 import type { Bridge } from '../bridge/bridge';
@@ -19,6 +18,7 @@ import { createJobStore } from '../temporal/jobStore';
 import { startJob } from '../temporal/jobs';
 import { bridgeLog, createLogger } from './logger';
 import { connectWorker, createHadesWorker } from './worker';
+import { superviseWorker } from './workerSupervisor';
 import type { WorkflowSource } from './worker';
 
 export function queueNames(config: Config): QueueNames {
@@ -82,19 +82,18 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
       stops.push(() => tc.close());
     }
 
-    let worker: Worker | undefined;
-    let workerDone: Promise<void> | undefined;
     if (roles.has('worker')) {
-      const connection: NativeConnection = await connectWorker(config);
       const workflows = options.workflows ?? (config.HADES_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: config.HADES_WORKFLOW_BUNDLE } } : undefined);
-      worker = await createHadesWorker(config, { connection, logs, metrics, ...(workflows && { workflows }) });
-      const w = worker;
-      workerDone = w.run();
-      stops.push(async () => {
-        if (w.getState() === 'RUNNING') w.shutdown();
-        await workerDone;
-        await connection.close();
-      });
+      const supervised = await superviseWorker(async () => {
+        const connection = await connectWorker(config);
+        try {
+          return { connection, worker: await createHadesWorker(config, { connection, logs, metrics, ...(workflows && { workflows }) }) };
+        } catch (err) {
+          await connection.close().catch(() => undefined);
+          throw err;
+        }
+      }, log.child({ role: 'worker' }));
+      stops.push(() => supervised.stop());
       log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, concurrency: config.CONCURRENCY, executor: config.HADES_EXECUTOR }, 'worker running');
     }
 

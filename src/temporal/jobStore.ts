@@ -21,8 +21,12 @@ function statusName(code: number | null | undefined): WorkflowExecutionStatusNam
   return name.replace('WORKFLOW_EXECUTION_STATUS_', '') as WorkflowExecutionStatusName;
 }
 
+/** How long an API call waits for Temporal before it answers 503 (the SDK retries until then). */
+const API_DEADLINE_MS = 5000;
+
 /** Jobs as Temporal knows them: read by describe, cancelled through the workflow, listed by visibility. */
 export function createJobStore(client: Client, options: JobStoreOptions): JobStore {
+  const bounded = <R>(fn: () => Promise<R>) => client.withDeadline(Date.now() + API_DEADLINE_MS, fn);
   async function cancelWorkflow(id: string): Promise<CancelResult> {
     const job = await readJob(client, id);
     if (!job) return { outcome: 'not_found' };
@@ -39,27 +43,27 @@ export function createJobStore(client: Client, options: JobStoreOptions): JobSto
   }
 
   return {
-    read: (id) => readJob(client, id),
+    read: (id) => bounded(() => readJob(client, id)),
 
     async cancel(id) {
-      const result = await cancelWorkflow(id);
+      const result = await bounded(() => cancelWorkflow(id));
       if (result.outcome !== 'not_found' || !options.onCancelBeforeStart) return result;
       // Not started yet: record the request where the bridge looks before (and after) it starts
       // the job; then look again, in case the bridge started it meanwhile.
       if (!(await options.onCancelBeforeStart(id))) return result;
-      const after = await cancelWorkflow(id);
+      const after = await bounded(() => cancelWorkflow(id));
       return after.outcome === 'not_found' ? { outcome: 'requested' } : after;
     },
 
     async list({ status, limit, cursor }) {
       let query = `WorkflowType = '${workflowType}' AND TaskQueue = '${options.taskQueue}'`;
       if (status) query += ` AND ${jobSearchAttributes.status.name} = '${status}'`;
-      const response = await client.workflowService.listWorkflowExecutions({
+      const response = await bounded(() => client.workflowService.listWorkflowExecutions({
         namespace: client.options.namespace,
         query,
         pageSize: limit,
         ...(cursor && { nextPageToken: Buffer.from(cursor, 'base64url') }),
-      });
+      }));
       const jobs: JobSummary[] = [];
       for (const execution of response.executions ?? []) {
         const memo: Record<string, unknown> = {};
