@@ -25,6 +25,7 @@ describe('readSubmission', () => {
     assert.ok(!badId.ok && badId.reason.includes('not valid'));
   });
   it('backs off redeliveries, capped', () => {
-    assert.deepEqual([1, 2, 3, 10, 100].map(retryDelayMs), [500, 1000, 2000, 30000, 30000]);
+    assert.deepEqual([1, 2, 3, 10, 100].map((n) => retryDelayMs(n)), [500, 1000, 2000, 30000, 30000]);
+    assert.deepEqual([1, 4, 5].map((n) => retryDelayMs(n, 5000)), [500, 4000, 5000]);
   });
 });
