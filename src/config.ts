@@ -6,6 +6,12 @@ import { parseMemory } from './job/limits';
 // AUTH_KEY, CONCURRENCY, DOCKER_*).
 
 const positiveInt = z.coerce.number().int().positive();
+/** A size such as 512M or 2G (1G = 1024³ bytes), as bytes. */
+const size = z.string().transform((v, ctx) => {
+  const bytes = parseMemory(v);
+  if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'not a size such as 512M or 2G' });
+  return bytes ?? 0;
+});
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -53,23 +59,9 @@ export const configSchema = z.object({
   NATS_LOG_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('hades.logs'),
   // Logs are kept this long (and the stream at most this large; oldest go first).
   LOG_RETENTION_HOURS: z.coerce.number().positive().default(72),
-  LOG_STREAM_MAX_BYTES: z
-    .string()
-    .default('1G')
-    .transform((v, ctx) => {
-      const bytes = parseMemory(v);
-      if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'not a size such as 512M or 2G' });
-      return bytes ?? 0;
-    }),
+  LOG_STREAM_MAX_BYTES: size.prefault('1G'),
   // What one step may write to the log before it is cut (marked as cut), and one line's limit.
-  LOG_MAX_BYTES_PER_STEP: z
-    .string()
-    .default('10M')
-    .transform((v, ctx) => {
-      const bytes = parseMemory(v);
-      if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'not a size such as 512K or 10M' });
-      return bytes ?? 0;
-    }),
+  LOG_MAX_BYTES_PER_STEP: size.prefault('10M'),
   LOG_MAX_LINE_BYTES: positiveInt.default(64 * 1024),
 
   // callback_url: how long a receiver may be down before its callback is given up (backoff doubles).
@@ -84,15 +76,7 @@ export const configSchema = z.object({
   DOCKER_PULL_TIMEOUT_SECONDS: positiveInt.default(300),
   DOCKER_CLEANUP: bool.default(true),
   DOCKER_CPU_LIMIT: z.coerce.number().positive().optional(),
-  DOCKER_MEMORY_LIMIT: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const bytes = parseMemory(v);
-      if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'not a memory size such as 512M or 2G' });
-      return bytes;
-    }),
+  DOCKER_MEMORY_LIMIT: size.optional(),
 
 
   // A step that waited this long for a worker goes ahead of fresh high-priority work.
