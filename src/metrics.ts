@@ -18,7 +18,7 @@ export interface Metrics {
 /** `queueDepth` is read when scraped: jobs in JetStream no bridge has taken yet. */
 export function createMetrics(options: { queueDepth?: () => Promise<number>; defaults?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'hades_process_' });
+  if (options.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'hades_' });
   const readDepth = options.queueDepth;
   return {
     registry,

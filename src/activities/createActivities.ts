@@ -87,8 +87,9 @@ export function createActivities({ executor, logs, logLimits, metrics }: Activit
         await sink?.close();
         // A resumed step's sink saw only the rest of the output: its tail comes from the log.
         const outputTail = resumeOffset > 0 ? await tailFromLog(logs, job.id, step.index) : (sink?.tailText() ?? '');
-        const seconds = (Date.parse(outcome.finishedAt) - Date.parse(outcome.startedAt)) / 1000;
-        if (seconds >= 0) metrics?.stepDuration.observe({ status: outcome.timedOut ? 'TimedOut' : outcome.exitCode === 0 ? 'Succeeded' : 'Failed' }, seconds);
+        // Docker's two clocks can put a very short step's end a hair before its start.
+        const seconds = Math.max(0, (Date.parse(outcome.finishedAt) - Date.parse(outcome.startedAt)) / 1000);
+        if (Number.isFinite(seconds)) metrics?.stepDuration.observe({ status: outcome.timedOut ? 'TimedOut' : outcome.exitCode === 0 ? 'Succeeded' : 'Failed' }, seconds);
         return { ...outcome, outputTail };
       } catch (err) {
         if (err instanceof StepAbortedError) {

@@ -21,7 +21,6 @@ type Activities = ReturnType<typeof createActivities>;
 
 export const jobStateQuery = defineQuery<JobState>('jobState');
 
-
 // Activity failures the workflow must not retry: the user's own mistake, not infrastructure.
 export const nonRetryableStepErrors = ['ImagePullFailed', 'InvalidStep'];
 
@@ -126,6 +125,13 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
     publish(index);
   };
 
+  // Every end: record it, clean up, publish it, call back.
+  const conclude = async (status: JobState['status'], reason?: string) => {
+    state = jobEnded(state, status, new Date().toISOString(), reason);
+    await finish(spec.id, state, publish);
+    await deliverCallback(input, state);
+  };
+
   let timedOut = false;
   let failure: string | undefined;
   const stepsScope = new CancellationScope();
@@ -174,26 +180,19 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
     });
   } catch (err) {
     if (!isCancellation(err)) throw err;
-    const now = new Date().toISOString();
-    state = timedOut
-      ? jobEnded(state, 'TimedOut', now, `job timed out after ${deadline ?? '?'} s`)
-      : jobEnded(state, 'Cancelled', now, 'job was cancelled');
-    await finish(spec.id, state, publish);
-    await deliverCallback(input, state);
-    if (timedOut) throw ApplicationFailure.create({ type: 'JobTimedOut', message: state.reason ?? 'timed out', nonRetryable: true });
+    if (timedOut) {
+      await conclude('TimedOut', `job timed out after ${deadline ?? '?'} s`);
+      throw ApplicationFailure.create({ type: 'JobTimedOut', message: state.reason ?? 'timed out', nonRetryable: true });
+    }
+    await conclude('Cancelled', 'job was cancelled');
     throw err;
   }
 
-  const now = new Date().toISOString();
   if (failure !== undefined) {
-    state = jobEnded(state, timedOut ? 'TimedOut' : 'Failed', now, failure);
-    await finish(spec.id, state, publish);
-    await deliverCallback(input, state);
+    await conclude(timedOut ? 'TimedOut' : 'Failed', failure);
     throw ApplicationFailure.create({ type: timedOut ? 'JobTimedOut' : 'JobFailed', message: failure, nonRetryable: true });
   }
-  state = jobEnded(state, 'Succeeded', now);
-  await finish(spec.id, state, publish);
-  await deliverCallback(input, state);
+  await conclude('Succeeded');
   return state;
 }
 
