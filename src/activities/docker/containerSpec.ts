@@ -19,7 +19,16 @@ export function containerSpec(run: StepRun, defaults: ContainerDefaults): Docker
   const cpus = minDefined(step.cpuLimit, defaults.maxCpus);
   const memory = minDefined(step.memoryBytes, defaults.maxMemoryBytes);
   const hostConfig: Docker.HostConfig = {
-    Mounts: [{ Type: 'volume', Source: volumeName(run.jobId), Target: sharedDir }],
+    // Docker creates the named volume with the first step that mounts it (labels and all),
+    // which saves a call per step.
+    Mounts: [
+      {
+        Type: 'volume',
+        Source: volumeName(run.jobId),
+        Target: sharedDir,
+        VolumeOptions: { NoCopy: false, Labels: { [labels.managed]: 'true', [labels.job]: run.jobId }, DriverConfig: { Name: 'local', Options: {} } },
+      },
+    ],
     // A step must not gain privileges through setuid binaries; no Docker socket is mounted.
     SecurityOpt: ['no-new-privileges'],
     ...(cpus !== undefined && { NanoCpus: cpusToNano(cpus) }),

@@ -30,10 +30,6 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
 
   async function createStepContainer(run: StepRun): Promise<Docker.ContainerInspectInfo> {
     await ensureImage(docker, run.step.image, options.pullPolicy, run.pullTimeoutSeconds);
-    await docker.createVolume({
-      Name: volumeName(run.jobId),
-      Labels: { [labels.managed]: 'true', [labels.job]: run.jobId },
-    });
     try {
       const container = await docker.createContainer(containerSpec(run, options));
       return await container.inspect();
