@@ -123,3 +123,18 @@ describe('global caps (DOCKER_CPU_LIMIT, DOCKER_MEMORY_LIMIT)', () => {
     assert.equal((await waitForEnd(fixture.stack.apiUrl, id)).status, 'Succeeded');
   });
 });
+
+describe('DOCKER_SCRIPT_EXECUTOR', () => {
+  const fixture = useTestStack({ DOCKER_SCRIPT_EXECUTOR: '/bin/bash -c' });
+
+  it('hands each script to the configured shell, as Hades does', async () => {
+    const id = await submitJob(
+      fixture.stack.apiUrl,
+      { name: 'bash', steps: [{ id: 1, name: 'bashism', image: images.debian, script: 'words=(a b c); echo "${#words[@]} via $0"' }] },
+      fixture.jobIds,
+    );
+    const job = await waitForEnd(fixture.stack.apiUrl, id);
+    assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+    assert.equal(job.steps[0]?.outputTail?.trim(), '3 via /bin/bash');
+  });
+});
