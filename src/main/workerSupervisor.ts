@@ -9,6 +9,10 @@ export interface RunningWorker {
 
 export interface SupervisedWorker {
   stop(): Promise<void>;
+  /** The worker running now (a new one after each failure). */
+  current(): RunningWorker;
+  /** How many times a worker was replaced. */
+  restarts(): number;
 }
 
 const delays = [1000, 2000, 5000, 10_000];
@@ -20,6 +24,7 @@ const delays = [1000, 2000, 5000, 10_000];
 export async function superviseWorker(make: () => Promise<RunningWorker>, log: Logger): Promise<SupervisedWorker> {
   let current: RunningWorker = await make();
   let stopping = false;
+  let restarts = 0;
   let wake: (() => void) | undefined;
 
   const loop = (async () => {
@@ -43,6 +48,7 @@ export async function superviseWorker(make: () => Promise<RunningWorker>, log: L
         try {
           current = await make();
           failures = 0;
+          restarts++;
           log.info('worker running again');
           break;
         } catch (err) {
@@ -53,6 +59,8 @@ export async function superviseWorker(make: () => Promise<RunningWorker>, log: L
   })();
 
   return {
+    current: () => current,
+    restarts: () => restarts,
     async stop() {
       stopping = true;
       wake?.();
