@@ -76,6 +76,8 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
       400: error('Invalid payload: every bad field is listed'),
       401: error('Missing or wrong credentials'),
       413: error('Body over the size limit'),
+      415: error('Body is not JSON (Content-Type)'),
+      503: error('The job queue (NATS) did not answer'),
     },
   });
   registry.registerPath({
