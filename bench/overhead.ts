@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config';
 import { runHades } from '../src/main/run';
-import { freePorts, killOnExit, projectRoot, startNats, startTemporal } from '../scripts/services';
+import { freePorts, killOnExit, tracked, projectRoot, startNats, startTemporal } from '../scripts/services';
 import type { Service } from '../scripts/services';
 
 const N = Number(process.env.BENCH_RUNS ?? 20);
@@ -35,7 +35,10 @@ async function main(): Promise<void> {
   const services: (Service & { pid?: number })[] = [];
   killOnExit(services);
   const [tPort, nPort] = await freePorts(2);
-  services.push(await startTemporal({ port: tPort, logDir: dir }), await startNats({ port: nPort, storeDir: join(dir, `nats-${nPort}`), logDir: dir }));
+  await Promise.all([
+    tracked(services, startTemporal({ port: tPort, logDir: dir })),
+    tracked(services, startNats({ port: nPort, storeDir: join(dir, `nats-${nPort}`), logDir: dir })),
+  ]);
   const hades = await runHades(
     parseConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${tPort}`, NATS_URL: `nats://127.0.0.1:${nPort}`, API_PORT: '0', API_HOST: '127.0.0.1', LOG_LEVEL: 'warn', CONCURRENCY: '1' }),
   );

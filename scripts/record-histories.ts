@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import { parseConfig } from '../src/config';
 import { runHades } from '../src/main/run';
-import { freePorts, killOnExit, projectRoot, startNats, startTemporal } from './services';
+import { freePorts, killOnExit, tracked, projectRoot, startNats, startTemporal } from './services';
 import type { Service } from './services';
 
 const image = process.env.HADES_TEST_BUSYBOX_IMAGE ?? 'hades-test/busybox:1';
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const services: (Service & { pid?: number })[] = [];
   killOnExit(services);
   const [tPort, nPort] = await freePorts(2);
-  services.push(await startTemporal({ port: tPort, logDir: dir }), await startNats({ port: nPort, storeDir: join(dir, 'nats'), logDir: dir }));
+  await Promise.all([tracked(services, startTemporal({ port: tPort, logDir: dir })), tracked(services, startNats({ port: nPort, storeDir: join(dir, 'nats'), logDir: dir }))]);
   const config = parseConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${tPort}`, NATS_URL: `nats://127.0.0.1:${nPort}`, API_PORT: '0', API_HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
   const hades = await runHades(config);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { freePorts, killOnExit, projectRoot, startNats, startRegistry, startTemporal } from './services';
+import { freePorts, killOnExit, tracked, projectRoot, startNats, startRegistry, startTemporal } from './services';
 import type { Service } from './services';
 
 function testFiles(dir: string, filter: string[]): string[] {
@@ -37,12 +37,11 @@ async function main(): Promise<number> {
     const started = Date.now();
     const [temporalPort, uiPort, natsPort, registryPort, httpPort, metricsPort] = await freePorts(6);
     const [temporal, nats, registry, bundle] = await Promise.all([
-      startTemporal({ port: temporalPort, uiPort, httpPort, metricsPort, logDir: runDir }),
-      startNats({ port: natsPort, storeDir: join(runDir, 'nats'), logDir: runDir }),
-      startRegistry({ port: registryPort, dataDir: join(runDir, 'registry'), logDir: runDir }),
+      tracked(services, startTemporal({ port: temporalPort, uiPort, httpPort, metricsPort, logDir: runDir })),
+      tracked(services, startNats({ port: natsPort, storeDir: join(runDir, 'nats'), logDir: runDir })),
+      tracked(services, startRegistry({ port: registryPort, dataDir: join(runDir, 'registry'), logDir: runDir })),
       bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: quietLogger }),
     ]);
-    services.push(temporal, nats, registry);
     const bundlePath = join(runDir, 'workflow-bundle.js');
     writeFileSync(bundlePath, bundle.code);
     console.log(`[test] temporal ${temporal.address} (ui ${temporal.uiUrl ?? '-'}), nats ${nats.address}, registry ${registry.address}; ready in ${Date.now() - started} ms`);

@@ -99,6 +99,13 @@ function stopper(child: ChildProcess, name: string): () => Promise<void> {
   };
 }
 
+/** Adds a service to `list` as soon as it is up, so a failure to start another still stops it. */
+export async function tracked<T extends Service>(list: Service[], starting: Promise<T>): Promise<T> {
+  const service = await starting;
+  list.push(service);
+  return service;
+}
+
 /** Kills children that are still running when this process dies suddenly. */
 export function killOnExit(services: { pid?: number }[]): void {
   process.on('exit', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseConfig } from '../src/config';
 import { runHades } from '../src/main/run';
-import { killOnExit, projectRoot, startNats, startTemporal } from './services';
+import { killOnExit, projectRoot, startNats, startTemporal, tracked } from './services';
 import type { Service } from './services';
 
 const stackSchema = z.object({
@@ -49,11 +49,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   try {
-    const [temporal, nats] = await Promise.all([
-      startTemporal({ port: stack.TEMPORAL_PORT, uiPort: stack.TEMPORAL_UI_PORT, dbFile: join(dataDir, 'temporal.db'), logDir, ip: '0.0.0.0' }),
-      startNats({ port: stack.NATS_PORT, storeDir: join(dataDir, 'nats'), logDir }),
+    await Promise.all([
+      tracked(services, startTemporal({ port: stack.TEMPORAL_PORT, uiPort: stack.TEMPORAL_UI_PORT, dbFile: join(dataDir, 'temporal.db'), logDir, ip: '0.0.0.0' })),
+      tracked(services, startNats({ port: stack.NATS_PORT, storeDir: join(dataDir, 'nats'), logDir })),
     ]);
-    services.push(temporal, nats);
     const running = await runHades(config);
     hades = running;
     console.log(
