@@ -8,9 +8,10 @@ import { images } from '../helpers/testEnv';
 describe('priority', () => {
   const fixture = useTestStack({ CONCURRENCY: '1' });
 
-  // Temporal dispatches by priority "in general, with small deviations": a test holds it to
-  // running the high job first or second, where first-in-first-out would run it last.
-  it('with the worker busy, a high job queued after ten low ones runs next (or next but one)', async () => {
+  // Temporal dispatches by priority "in general, with small deviations" (more on a loaded
+  // machine): the tests hold it to running the job among the first three, where
+  // first-in-first-out runs it last (checked by taking the keys away).
+  it('with the worker busy, a high job queued after ten low ones runs among the next three', async () => {
     const api = fixture.stack.apiUrl;
     const job = (name: string, priority: number, script = 'true') => ({ name, priority, steps: [{ id: 1, name, image: images.busybox, script }] });
     const blocker = await submitJob(api, job('blocker', 3, 'sleep 3'), fixture.jobIds);
@@ -24,14 +25,14 @@ describe('priority', () => {
       .filter((j) => j.id !== blocker)
       .sort((a, b) => Date.parse(a.steps[0]!.startedAt!) - Date.parse(b.steps[0]!.startedAt!))
       .map((j) => j.name);
-    assert.ok(order.indexOf('high') <= 1, `order of starts: ${order.join(', ')}`);
+    assert.ok(order.indexOf('high') <= 2, `order of starts: ${order.join(', ')}`);
   });
 });
 
 describe('priority aging', () => {
   const fixture = useTestStack({ CONCURRENCY: '1', PRIORITY_AGING_SECONDS: '1' });
 
-  it('lets a low job that waited past the aging time run before (most) high jobs queued after it', async () => {
+  it('lets a low job that waited past the aging time run before most of the high jobs queued after it', async () => {
     const api = fixture.stack.apiUrl;
     const job = (name: string, priority: number, script = 'true') => ({ name, priority, steps: [{ id: 1, name, image: images.busybox, script }] });
     // The blocker outlasts the aging time with room to spare: the server fires schedule-to-start
@@ -40,11 +41,11 @@ describe('priority aging', () => {
     await inspectRunningStep(blocker, 0);
     const low = await submitJob(api, job('low', 1), fixture.jobIds);
     const highs: string[] = [];
-    for (let i = 0; i < 4; i++) highs.push(await submitJob(api, job(`high ${i}`, 3), fixture.jobIds));
+    for (let i = 0; i < 8; i++) highs.push(await submitJob(api, job(`high ${i}`, 3), fixture.jobIds));
 
     const ended = await Promise.all([low, ...highs].map((id) => waitForEnd(api, id, 60_000)));
     const order = ended.sort((a, b) => Date.parse(a.steps[0]!.startedAt!) - Date.parse(b.steps[0]!.startedAt!)).map((j) => j.name);
-    // Without aging it runs last.
-    assert.ok(order.indexOf('low') <= 1, `order of starts: ${order.join(', ')}`);
+    // Without aging it runs last, ninth.
+    assert.ok(order.indexOf('low') <= 2, `order of starts: ${order.join(', ')}`);
   });
 });
