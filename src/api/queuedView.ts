@@ -1,16 +1,13 @@
 import type { JobState } from '../job';
-import { priorityLevel } from '../job';
+import { priorityLevel, queuedState } from '../job';
 import type { SubmissionRecord } from '../queue/jobQueue';
 
+/** A job the API accepted that no bridge has started yet: queued, or cancelled before it ran. */
 export function queuedView(s: SubmissionRecord): JobState {
-  return {
-    id: s.id,
-    name: s.name,
-    priority: s.priority,
+  const state = queuedState({
+    ...s,
     priorityLevel: priorityLevel(s.priority),
-    status: s.cancelRequested ? 'Cancelled' : 'Queued',
-    ...(s.cancelRequested && { reason: 'job was cancelled before it started' }),
-    queuedAt: s.submittedAt,
-    steps: s.steps.map((step, index) => ({ index, id: step.id, name: step.name, image: step.image, status: 'Pending' })),
-  };
+    steps: s.steps.map((step, index) => ({ index, ...step })),
+  });
+  return s.cancelRequested ? { ...state, status: 'Cancelled', reason: 'job was cancelled before it started' } : state;
 }

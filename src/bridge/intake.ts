@@ -1,9 +1,7 @@
-import { parseJobPayload, toJobSpec } from '../job';
+import { jobIdPattern, parseJobPayload, toJobSpec } from '../job';
 import type { JobSpec } from '../job';
 
 // Turning a queue message into a job: pure, so every way a message can be bad is unit-testable.
-
-export const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export interface IntakeMessage {
   data: Uint8Array;

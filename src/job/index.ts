@@ -1,4 +1,5 @@
 export { stepEnv, envList } from './env';
+export { jobIdPattern } from './id';
 export { parseMemory, cpusToNano } from './limits';
 export { toJobSpec, queuedState } from './normalize';
 export { priorityLevel, priorityLevels, defaultPriority } from './priority';

@@ -1,7 +1,7 @@
 import { parseMemory } from './limits';
 import { priorityLevel } from './priority';
 import type { JobPayload } from './schema';
-import type { JobSpec, JobState } from './types';
+import type { JobSpec, JobState, StepSpec } from './types';
 
 /** The workflow input for a validated payload. */
 export function toJobSpec(payload: JobPayload, id: string, submittedAt: Date): JobSpec {
@@ -34,7 +34,9 @@ export function toJobSpec(payload: JobPayload, id: string, submittedAt: Date): J
 }
 
 /** The state of a job nobody has started yet. */
-export function queuedState(spec: Pick<JobSpec, 'id' | 'name' | 'priority' | 'priorityLevel' | 'submittedAt' | 'steps'>): JobState {
+export function queuedState(
+  spec: Pick<JobSpec, 'id' | 'name' | 'priority' | 'priorityLevel' | 'submittedAt'> & { steps: Pick<StepSpec, 'index' | 'id' | 'name' | 'image'>[] },
+): JobState {
   return {
     id: spec.id,
     name: spec.name,

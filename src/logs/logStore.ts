@@ -1,5 +1,6 @@
 import { DiscardPolicy, JSONCodec, RetentionPolicy, StorageType } from 'nats';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
+import { ensureStream, isNotFound } from '../queue/streams';
 import type { LogBatch, LogNames, StepLogs } from './types';
 import { logSubject } from './types';
 
@@ -21,13 +22,7 @@ export async function ensureLogStream(jsm: JetStreamManager, names: LogNames, re
     max_age: Math.round(retention.maxAgeHours * 3600 * 1e9),
     max_bytes: retention.maxBytes,
   };
-  try {
-    await jsm.streams.info(names.stream);
-    await jsm.streams.update(names.stream, config);
-  } catch (err) {
-    if (!/not found/i.test((err as Error).message)) throw err;
-    await jsm.streams.add(config);
-  }
+  await ensureStream(jsm, config);
 }
 
 /** Reads and writes step logs on JetStream; any number of processes can share it. */
@@ -61,7 +56,7 @@ export async function createLogStore(nc: NatsConnection, names: LogNames, retent
         const msg = await jsm.streams.getMessage(names.stream, { last_by_subj: logSubject(names, jobId) });
         return codec.decode(msg.data);
       } catch (err) {
-        if (/no message found|not found/i.test((err as Error).message)) return undefined;
+        if (isNotFound(err) || /no message found/i.test((err as Error).message)) return undefined;
         throw err;
       }
     },

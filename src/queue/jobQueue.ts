@@ -1,9 +1,9 @@
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, JSONCodec, RetentionPolicy, StorageType } from 'nats';
 import type { JetStreamClient, JetStreamManager, KV, NatsConnection } from 'nats';
-import { statusCodeOf } from '../errors';
 import type { JobPayload } from '../job';
 import { priorityLevel } from '../job';
 import type { QueueNames, QueueSettings } from './subjects';
+import { ensureStream, isNotFound } from './streams';
 import { defaultQueueSettings, jobSubject, jobSubjects } from './subjects';
 
 /** What the API remembers of a submission, so its id is never unknown before the workflow starts. */
@@ -30,13 +30,7 @@ export async function ensureJobQueue(jsm: JetStreamManager, names: QueueNames, s
     storage: StorageType.File,
     duplicate_window: settings.duplicateWindowSeconds * 1e9,
   };
-  try {
-    await jsm.streams.info(names.stream);
-    await jsm.streams.update(names.stream, config);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await jsm.streams.add(config);
-  }
+  await ensureStream(jsm, config);
   const ackWait = Math.round(settings.ackWaitSeconds * 1e9);
   try {
     const info = await jsm.consumers.info(names.stream, names.consumer);
@@ -53,10 +47,6 @@ export async function ensureJobQueue(jsm: JetStreamManager, names: QueueNames, s
   }
 }
 
-function isNotFound(err: unknown): boolean {
-  const code = (err as { api_error?: { code?: number } } | undefined)?.api_error?.code ?? statusCodeOf(err);
-  return code === 404 || (err instanceof Error && /not found/i.test(err.message));
-}
 
 export async function submissionsKv(js: JetStreamClient, names: QueueNames): Promise<KV> {
   return js.views.kv(names.submissionsBucket, { history: 1, ttl: SUBMISSION_TTL_MS, storage: StorageType.File });
@@ -117,12 +107,7 @@ export function deadLetterNames(names: Pick<QueueNames, 'stream' | 'subjectPrefi
 /** The stream that keeps every submission that could never become a job, with its reason in headers. */
 export async function ensureDeadLetters(jsm: JetStreamManager, names: QueueNames): Promise<DeadLetters> {
   const dl = deadLetterNames(names);
-  try {
-    await jsm.streams.info(dl.stream);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await jsm.streams.add({ name: dl.stream, subjects: [dl.subject], storage: StorageType.File, max_age: 30 * 24 * 3600 * 1e9 });
-  }
+  await ensureStream(jsm, { name: dl.stream, subjects: [dl.subject], storage: StorageType.File, max_age: 30 * 24 * 3600 * 1e9 });
   return dl;
 }
 

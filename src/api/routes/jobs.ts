@@ -1,13 +1,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { jobStatuses } from '../../job';
+import { jobIdPattern, jobStatuses } from '../../job';
 import type { JobState } from '../../job';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
 import { queuedView } from '../queuedView';
 import { validate } from '../validate';
 
-export const jobIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'not a job id');
+export const jobIdSchema = z.string().regex(jobIdPattern, 'not a job id');
 
 export const listQuerySchema = z.object({
   status: z.enum(jobStatuses).optional(),
