@@ -4,16 +4,11 @@ import { assertNoLeaks } from '../helpers/docker';
 import { waitForEnd } from '../helpers/http';
 import { submitJob } from '../helpers/jobs';
 import { useTestStack } from '../helpers/stack';
+import { activityAttempts } from '../helpers/temporal';
 import { images } from '../helpers/testEnv';
 
 describe('a job whose step fails', () => {
   const fixture = useTestStack();
-
-  /** Attempts of each runStep activity, from the workflow history. */
-  async function stepAttempts(id: string): Promise<number[]> {
-    const history = await fixture.stack.client.workflow.getHandle(id).fetchHistory();
-    return (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 0] : []));
-  }
 
   it('ends Failed, names the step and exit code, and skips the steps after it', async () => {
     const id = await submitJob(fixture.stack.apiUrl, {
@@ -34,7 +29,7 @@ describe('a job whose step fails', () => {
     const description = await fixture.stack.client.workflow.getHandle(id).describe();
     assert.equal(description.status.name, 'FAILED');
     // A user's failure is a result, never retried: every activity ran exactly once (2 steps + cleanup).
-    assert.deepEqual(await stepAttempts(id), [1, 1, 1]);
+    assert.deepEqual(await activityAttempts(fixture.stack.client, id), [1, 1, 1]);
   });
 
   it('goes on past a failing step marked continue_on_error', async () => {
@@ -56,7 +51,7 @@ describe('a job whose step fails', () => {
     const job = await waitForEnd(fixture.stack.apiUrl, id, 60_000);
     assert.equal(job.status, 'Failed');
     assert.match(job.reason ?? '', /127\.0\.0\.1:1\/nope\/ghost:1/);
-    assert.deepEqual(await stepAttempts(id), [1, 1], 'a failed pull is not retried');
+    assert.deepEqual(await activityAttempts(fixture.stack.client, id), [1, 1], 'a failed pull is not retried');
     await assertNoLeaks([id]);
   });
 });

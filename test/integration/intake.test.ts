@@ -3,28 +3,16 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
 import { assertNoLeaks } from '../helpers/docker';
 import { request, waitForEnd } from '../helpers/http';
 import { consumerState, publishJob, until, withNats } from '../helpers/nats';
 import type { TestStack } from '../helpers/stack';
 import { startTestStack, useTestStack } from '../helpers/stack';
+import { activityAttempts, runsOf } from '../helpers/temporal';
 import { images } from '../helpers/testEnv';
 import type { JobState } from '../../src/job';
 
 const job = (name: string) => ({ name, steps: [{ id: 1, name: 'hi', image: images.busybox, script: 'echo ran' }] });
-
-/** How many workflow runs Temporal has for a job id (any state). */
-async function runsOf(client: Client, id: string): Promise<number> {
-  let n = 0;
-  for await (const _ of client.workflow.list({ query: `WorkflowId = '${id}'` })) n++;
-  return n;
-}
-
-async function stepAttempts(client: Client, id: string): Promise<number[]> {
-  const history = await client.workflow.getHandle(id).fetchHistory();
-  return (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 0] : []));
-}
 
 describe('NATS intake', () => {
   const fixture = useTestStack({ NATS_DUPLICATE_WINDOW_SECONDS: '1' });
@@ -58,7 +46,7 @@ describe('NATS intake', () => {
       return s.pending === 0 && s.ackPending === 0;
     });
     assert.equal(await runsOf(fixture.stack.client, id), 1);
-    assert.deepEqual(await stepAttempts(fixture.stack.client, id), [1, 1], 'one step and one cleanup, once each');
+    assert.deepEqual(await activityAttempts(fixture.stack.client, id), [1, 1], 'one step and one cleanup, once each');
   });
 
   it('moves messages that can never become jobs to the dead-letter stream, with their reason', async () => {
@@ -109,7 +97,7 @@ describe('a bridge killed between the workflow start and the ack', () => {
       });
       assert.equal((await waitForEnd(stack.apiUrl, id)).status, 'Succeeded');
       assert.equal(await runsOf(stack.client, id), 1);
-      assert.deepEqual(await stepAttempts(stack.client, id), [1, 1]);
+      assert.deepEqual(await activityAttempts(stack.client, id), [1, 1]);
       await assertNoLeaks([id]);
     } finally {
       await second?.stop();
