@@ -1,13 +1,22 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, parseConfig } from './config';
 import { runHades } from './main/run';
+
+// Compiled code (`node dist/main.js`) uses the workflow bundle `npm run build` wrote next to it,
+// so the worker starts without webpack; HADES_WORKFLOW_BUNDLE still wins. From src/ (tsx) there
+// is none, and the worker bundles the source as before.
+function withBuiltBundle(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const built = join(__dirname, 'workflow-bundle.js');
+  return env.HADES_WORKFLOW_BUNDLE || !existsSync(built) ? env : { ...env, HADES_WORKFLOW_BUNDLE: built };
+}
 
 // Entry point: `node dist/main.js` (or tsx src/main.ts). Reads `.env` when present, like Hades.
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   let config;
   try {
-    config = parseConfig(process.env);
+    config = parseConfig(withBuiltBundle(process.env));
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`hades: ${err.message}`);
