@@ -8,7 +8,9 @@
 #   docker-registry          Debian docker-registry (tests pull through it)
 #   test images              scripts/build-images.sh (docker import, no registry needed)
 #   chromium                 Debian chromium, with --browser (the Web UI test drives it)
-# Flags: --no-images skips the test images; --browser adds chromium.
+#   local Kubernetes         scripts/setup-kubernetes.sh, with --kubernetes
+# Flags: --no-images skips the test images; --browser adds chromium; --kubernetes adds what a
+# local Kubernetes cluster needs (a cold build takes 10 to 15 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,10 +21,12 @@ die() { echo "[setup] ERROR: $*" >&2; exit 1; }
 
 want_images=1
 want_browser=0
+want_kubernetes=0
 for arg in "$@"; do
   case "$arg" in
     --no-images) want_images=0 ;;
     --browser) want_browser=1 ;;
+    --kubernetes) want_kubernetes=1 ;;
     *) die "unknown flag $arg" ;;
   esac
 done
@@ -90,5 +94,8 @@ if [ "$want_images" = 1 ]; then
 fi
 if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
+fi
+if [ "$want_kubernetes" = 1 ]; then
+  bash scripts/setup-kubernetes.sh
 fi
 say "ready"
