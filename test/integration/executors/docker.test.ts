@@ -1,0 +1,4 @@
+import { dockerTarget } from '../../helpers/dockerTarget';
+import { executorSuite } from './suite';
+
+executorSuite(dockerTarget);

@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parseConfig } from '../../../src/config';
+import type { StepLogs } from '../../../src/logs/types';
+import { runHades } from '../../../src/main/run';
+import type { Running } from '../../../src/main/run';
+import { helloWorldJob, sharedVolumeJob } from '../../fixtures/examples';
+import type { ExecutorTarget } from '../../helpers/executorTarget';
+import { request, waitForEnd } from '../../helpers/http';
+import { submitJob } from '../../helpers/jobs';
+import { startTestStack, useTestStack } from '../../helpers/stack';
+import { activityAttempts } from '../../helpers/temporal';
+import { images } from '../../helpers/testEnv';
+
+const root = join(__dirname, '..', '..', '..');
+
+/**
+ * What a job gets from its executor, the same on Docker and on Kubernetes: one suite, run by
+ * docker.test.ts and kubernetes.test.ts. Every test checks that its job left nothing behind.
+ */
+export function executorSuite(target: ExecutorTarget): void {
+  describe(`jobs on the ${target.name} executor`, () => {
+    const fixture = useTestStack(target.overrides());
+    const submit = (payload: unknown) => submitJob(fixture.stack.apiUrl, payload, fixture.jobIds);
+    const end = async (id: string, timeoutMs = 90_000) => {
+      const job = await waitForEnd(fixture.stack.apiUrl, id, timeoutMs);
+      await target.assertNoLeaks([id]);
+      return job;
+    };
+    after(() => target.assertNoLeaks(fixture.jobIds));
+
+    it('runs the Hello World example', async () => {
+      const job = await end(await submit(helloWorldJob()));
+      assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+      assert.equal(job.steps[0]?.exitCode, 0);
+      assert.equal(job.steps[0]?.outputTail?.trim(), 'Hello, Hades!');
+    });
+
+    it('passes data between steps through /shared (the shared-volume example)', async () => {
+      const job = await end(await submit(sharedVolumeJob()));
+      assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+      assert.deepEqual(job.steps[2]?.outputTail?.trim().split('\n'), ['Hello from step 1', 'Hello from step 2', 'Hello from step 3']);
+    });
+
+    it('gives a step job metadata, step metadata (step wins), UUID and JOB_NAME, in /shared', async () => {
+      const id = await submit({
+        name: 'env job',
+        metadata: { GLOBAL: 'from job', SHARED: 'from job' },
+        steps: [{ id: 1, name: 'env', image: images.busybox, metadata: { SHARED: 'from step' }, script: 'echo "$GLOBAL|$SHARED|$UUID|$JOB_NAME|$(pwd)"' }],
+      });
+      const job = await end(id);
+      assert.equal(job.steps[0]?.outputTail?.trim(), `from job|from step|${id}|env job|/shared`);
+    });
+
+    it('ends Failed on a failing step, names it and its exit code, skips the rest, retries nothing', async () => {
+      const id = await submit({
+        name: 'fails',
+        steps: [
+          { id: 1, name: 'ok', image: images.busybox, script: 'true' },
+          { id: 2, name: 'boom', image: images.busybox, script: 'echo about to fail; exit 3' },
+          { id: 3, name: 'never', image: images.busybox, script: 'echo should not run' },
+        ],
+      });
+      const job = await end(id);
+      assert.equal(job.status, 'Failed');
+      assert.equal(job.reason, 'step "boom" exited with code 3');
+      assert.deepEqual(job.steps.map((s) => s.status), ['Succeeded', 'Failed', 'Skipped']);
+      assert.equal(job.steps[1]?.exitCode, 3);
+      assert.equal(job.steps[1]?.outputTail?.trim(), 'about to fail');
+      // A user's failure is a result, never retried: every activity ran once (2 steps + cleanup).
+      assert.deepEqual(await activityAttempts(fixture.stack.client, id), [1, 1, 1]);
+    });
+
+    it('goes on past a failing step marked continue_on_error', async () => {
+      const job = await end(
+        await submit({
+          name: 'continues',
+          steps: [
+            { id: 1, name: 'allowed to fail', image: images.busybox, script: 'exit 1', continue_on_error: true },
+            { id: 2, name: 'runs anyway', image: images.busybox, script: 'echo ran' },
+          ],
+        }),
+      );
+      assert.equal(job.status, 'Succeeded');
+      assert.deepEqual(job.steps.map((s) => s.status), ['Failed', 'Succeeded']);
+      assert.equal(job.steps[1]?.outputTail?.trim(), 'ran');
+    });
+
+    it('fails fast, naming the image, when the image cannot be pulled (not retried)', async () => {
+      const id = await submit({ name: 'no image', steps: [{ id: 1, name: 'ghost', image: '127.0.0.1:1/nope/ghost:1', script: 'true' }] });
+      const job = await end(id);
+      assert.equal(job.status, 'Failed');
+      assert.match(job.reason ?? '', /127\.0\.0\.1:1\/nope\/ghost:1/);
+      assert.deepEqual(await activityAttempts(fixture.stack.client, id), [1, 1], 'a failed pull is not retried');
+    });
+
+    it('ends a job over its timeout_seconds TimedOut, its step killed', async () => {
+      const id = await submit({ name: 'too slow', timeout_seconds: 3, steps: [{ id: 1, name: 'slow', image: images.busybox, script: 'sleep 600' }] });
+      const job = await end(id);
+      assert.equal(job.status, 'TimedOut');
+      assert.equal(job.reason, 'job timed out after 3 s');
+      assert.equal(job.steps[0]?.status, 'TimedOut');
+    });
+
+    it('kills a step over its own timeout_seconds; the job ends TimedOut with what the step wrote', async () => {
+      const id = await submit({
+        name: 'slow step',
+        steps: [
+          { id: 1, name: 'slow', image: images.busybox, script: 'echo start; sleep 600', timeout_seconds: 2 },
+          { id: 2, name: 'never', image: images.busybox, script: 'true' },
+        ],
+      });
+      const job = await end(id);
+      assert.equal(job.status, 'TimedOut');
+      assert.deepEqual(job.steps.map((s) => s.status), ['TimedOut', 'Skipped']);
+      assert.equal(job.steps[0]?.outputTail?.trim(), 'start');
+    });
+
+    it('cancel stops the running step; the job ends Cancelled and the next step never runs', async () => {
+      const id = await submit({
+        name: 'cancel me',
+        steps: [
+          { id: 1, name: 'long', image: images.busybox, script: 'sleep 600' },
+          { id: 2, name: 'after', image: images.busybox, script: 'true' },
+        ],
+      });
+      await target.runningStep(id, 0);
+      await fixture.stack.client.workflow.getHandle(id).cancel();
+      // A step left running would hold the job open for 600 s, far past this wait.
+      const job = await end(id, 60_000);
+      assert.equal(job.status, 'Cancelled');
+      assert.deepEqual(job.steps.map((s) => s.status), ['Cancelled', 'Skipped']);
+      assert.equal((await fixture.stack.client.workflow.getHandle(id).describe()).status.name, 'CANCELLED');
+    });
+
+    it('reports a step killed for memory as out of memory', async () => {
+      const job = await end(
+        await submit({
+          name: 'oom',
+          steps: [{ id: 1, name: 'hungry', image: images.debian, memory_limit: '32M', script: 'python3 -c "b = bytearray(512 * 1024 * 1024); print(len(b))"' }],
+        }),
+      );
+      assert.equal(job.status, 'Failed');
+      assert.equal(job.steps[0]?.exitCode, 137);
+      assert.match(job.reason ?? '', /out of memory/);
+    });
+
+    it('runs a step under the CPU and memory limits it asked for, as its own cgroup reads them', async () => {
+      // cgroup v2 files first, v1 after: whichever this kernel mounts.
+      const script = [
+        'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes',
+        'cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"',
+      ].join('; ');
+      const job = await end(await submit({ name: 'limits', steps: [{ id: 1, name: 'limited', image: images.busybox, cpu_limit: 0.5, memory_limit: '64M', script }] }));
+      assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+      assert.deepEqual(job.steps[0]?.outputTail?.trim().split('\n'), [String(64 * 1024 * 1024), '50000 100000']);
+    });
+
+    it('cuts a `network: none` step off a server that a step with the default network reaches', async () => {
+      const probe = await target.startProbeServer();
+      try {
+        // busybox's nc (its static wget crashes resolving): one HTTP request, the body's line kept.
+        const { host, port } = new URL(probe.url);
+        const get = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} ${port} | grep probe-ok`;
+        // The server may take a moment to listen: the reaching step tries for a while.
+        const reach = `for i in $(seq 1 40); do ${get} && exit 0; sleep 0.5; done; exit 1`;
+        const job = await end(
+          await submit({
+            name: 'network',
+            steps: [
+              { id: 1, name: 'connected', image: images.busybox, script: reach },
+              { id: 2, name: 'isolated', image: images.busybox, network: 'none', script: `${get} && echo REACHED || echo refused` },
+            ],
+          }),
+        );
+        assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+        assert.equal(job.steps[0]?.outputTail?.trim(), 'probe-ok');
+        assert.match(job.steps[1]?.outputTail ?? '', /refused/);
+        assert.doesNotMatch(job.steps[1]?.outputTail ?? '', /REACHED|probe-ok/);
+      } finally {
+        await probe.stop();
+      }
+    });
+  });
+
+  describe(`a worker SIGKILLed during a step on the ${target.name} executor`, () => {
+    let child: ChildProcess | undefined;
+    let second: Running | undefined;
+    const jobIds: string[] = [];
+    let stop: (() => Promise<void>) | undefined;
+    after(async () => {
+      child?.kill('SIGKILL');
+      await second?.stop();
+      await stop?.();
+      await target.assertNoLeaks(jobIds);
+    });
+
+    it('does not lose the job: the next worker re-attaches to the same container and logs each line once', async () => {
+      const stack = await startTestStack({ ...target.overrides(), HADES_ROLES: 'api,bridge' });
+      stop = () => stack.stop();
+      // A worker in its own process, as production runs it (`HADES_ROLES=worker`).
+      child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main.ts')], {
+        cwd: root,
+        env: { PATH: process.env.PATH, ...stack.env, HADES_ROLES: 'worker' },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      const id = await submitJob(
+        stack.apiUrl,
+        {
+          name: 'survives a crash',
+          steps: [
+            { id: 1, name: 'long', image: images.busybox, script: 'echo started; sleep 4; echo finished' },
+            { id: 2, name: 'next', image: images.busybox, script: 'echo second step ran' },
+          ],
+        },
+        jobIds,
+      );
+      const before = await target.runningStep(id, 0, 90_000);
+      // Kill only once the first line is published: the new worker must resume the log after it.
+      await waitForLogLine(stack.apiUrl, id, 'started');
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      second = await runHades(parseConfig({ ...stack.env, HADES_ROLES: 'worker' }));
+      const job = await waitForEnd(stack.apiUrl, id, 90_000);
+      assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+      assert.equal(job.steps[0]?.outputTail, 'started\nfinished\n', 'the step ran once: its container was re-attached, not started again');
+      assert.equal(job.steps[0]?.startedAt, before.startedAt);
+      assert.equal(job.steps[1]?.outputTail?.trim(), 'second step ran');
+      const logs = await request<{ logs: StepLogs[] }>(`${stack.apiUrl}/jobs/${id}/logs`);
+      assert.deepEqual(logs.body.logs[0]?.logs.map((l) => l.message), ['started', 'finished'], 'each line logged once');
+      await target.assertNoLeaks([id]);
+    });
+  });
+}
+
+async function waitForLogLine(apiUrl: string, id: string, message: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const res = await request<{ logs: StepLogs[] }>(`${apiUrl}/jobs/${id}/logs`);
+    if (res.body.logs?.some((s) => s.logs.some((l) => l.message === message))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`"${message}" never reached the log of job ${id}`);
+}
