@@ -31,15 +31,19 @@ describe('the Temporal Web UI', () => {
     await assertNoLeaks([id]);
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    // The UI is a large single-page app: on two busy cores its first render alone can take tens
+    // of seconds. Each wait below is for a condition; this only bounds a UI that never shows it.
+    page.setDefaultTimeout(180_000);
+    page.setDefaultNavigationTimeout(180_000);
     const query = encodeURIComponent(`WorkflowId="${id}"`);
     await page.goto(`${testEnv.temporalUi}/namespaces/default/workflows?query=${query}`);
     const link = page.getByRole('link', { name: id });
-    await link.first().waitFor({ timeout: 30_000 });
+    await link.first().waitFor();
     await link.first().click();
     await page.waitForURL(new RegExp(`/workflows/${id}/`));
-    await page.getByText('Completed').first().waitFor({ timeout: 30_000 });
+    await page.getByText('Completed').first().waitFor();
     for (const step of job.steps) {
-      await page.getByText(`step ${step.id} "${step.name}" (${step.image})`).first().waitFor({ timeout: 30_000 });
+      await page.getByText(`step ${step.id} "${step.name}" (${step.image})`).first().waitFor();
     }
     await page.screenshot({ path: join(testEnv.runDir, 'web-ui-job.png'), fullPage: true });
     await page.close();
