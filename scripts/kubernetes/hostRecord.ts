@@ -38,6 +38,24 @@ function alive(pid: number): boolean {
   return existsSync(`/proc/${pid}`);
 }
 
+/** Kills the recorded process groups whose leader still is one of ours (its command line names our folder). */
+function killRecorded(record: HostRecord): void {
+  for (const pgid of record.pgids) {
+    let args = '';
+    try {
+      args = readFileSync(`/proc/${pgid}/cmdline`, 'utf8');
+    } catch {
+      continue; // gone
+    }
+    if (!args.includes(record.dir)) continue; // the id was reused by someone else's process
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+}
+
 export function readRecord(): HostRecord | undefined {
   try {
     return JSON.parse(readFileSync(recordFile, 'utf8')) as HostRecord;
@@ -66,13 +84,7 @@ const untimed: Step = (_name, fn) => fn();
 
 /** Kills what is left of the cluster and undoes its changes to the host; idempotent. */
 export async function cleanHost(record: HostRecord, step: Step = untimed): Promise<string[]> {
-  for (const pgid of record.pgids) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
+  killRecorded(record);
   await step('  kill containers', () => killContainers(record.containerdSocket));
   await step('  unmount', () => unmountUnder(record.stateDir));
   removePodCgroups();
@@ -92,12 +104,6 @@ export async function cleanHost(record: HostRecord, step: Step = untimed): Promi
 
 /** On a sudden exit only synchronous work runs: kill every process; the next start cleans up the rest. */
 export function killSync(record: HostRecord): void {
-  for (const pgid of record.pgids) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
+  killRecorded(record);
   killContainersOnce(record.containerdSocket);
 }
