@@ -24,13 +24,15 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const running = await runHades(config);
+  const starting = runHades(config);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.error(`hades: ${signal}, stopping`);
-    running.stop().then(
+    // Listening from the start: a signal during start-up stops Hades once it is up. (As PID 1 in a
+    // container, node would otherwise ignore a SIGTERM that came before these handlers.)
+    starting.then((running) => running.stop()).then(
       () => process.exit(0),
       (err: unknown) => {
         console.error(err);
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  await starting;
 }
 
 main().catch((err: unknown) => {
