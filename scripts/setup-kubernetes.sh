@@ -3,7 +3,8 @@
 # cluster.ts starts it). Run as root on Debian 12; safe and fast to run again: every step checks
 # before it acts, and a second run changes nothing.
 #   Debian packages   etcd-server containerd runc containernetworking-plugins ipset iptables
-#                     openssl conntrack gcc libc6-dev (no service is started by the install)
+#                     nftables iproute2 openssl conntrack gcc libc6-dev (no service is started by
+#                     the install)
 #   Kubernetes        kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl,
 #                     built from the Go module k8s.io/kubernetes  -> .tools/kubernetes/VERSION/bin
 #   local-path        github.com/rancher/local-path-provisioner  -> .tools/local-path-provisioner/VERSION
@@ -24,7 +25,7 @@ say() { echo "[setup-kubernetes] $*"; }
 die() { echo "[setup-kubernetes] ERROR: $*" >&2; exit 1; }
 
 # --- Debian packages ------------------------------------------------------------------------
-packages=(etcd-server containerd runc containernetworking-plugins ipset iptables openssl conntrack gcc libc6-dev)
+packages=(etcd-server containerd runc containernetworking-plugins ipset iptables nftables iproute2 openssl conntrack gcc libc6-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -53,7 +54,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     systemctl disable --now etcd >/dev/null 2>&1 || true
   fi
 fi
-for tool in etcd containerd runc ipset iptables openssl; do
+for tool in etcd containerd ctr runc ipset iptables ip openssl; do
   command -v "$tool" >/dev/null || die "$tool is not on PATH after installing its package"
 done
 [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/firewall ] || die "CNI plugins missing in /usr/lib/cni"

@@ -53,6 +53,13 @@ export async function startApiserver(opts: ApiserverOptions, api: ApiClient): Pr
       `--tls-cert-file=${pki.apiserver.cert}`,
       `--tls-private-key-file=${pki.apiserver.key}`,
       `--client-ca-file=${pki.ca.cert}`,
+      // Published for the controller manager and scheduler, whose authentication otherwise retries
+      // (and logs) without end; nothing here proxies requests.
+      `--requestheader-client-ca-file=${pki.ca.cert}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
       `--kubelet-client-certificate=${pki.apiserverKubeletClient.cert}`,
       `--kubelet-client-key=${pki.apiserverKubeletClient.key}`,
       '--kubelet-preferred-address-types=InternalIP',

@@ -3,7 +3,7 @@
 // pod logs, a local-path volume shared by two pods in turn, a deny-all NetworkPolicy that holds
 // from a pod's first packet, an OOM kill, and a second start after stop.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { kubectl, startKubeCluster } from './cluster';
@@ -11,6 +11,7 @@ import type { KubeCluster } from './cluster';
 import { leftovers } from './firewall';
 import { hostDirs, mountsUnder, nftTables, readSysctls } from './hostCleanup';
 import { run, sleep } from './processes';
+import { freePort, startRegistry } from '../services';
 import { bridgeName } from './network';
 
 const image = 'hades-test/busybox:1';
@@ -97,7 +98,25 @@ async function checks(c: KubeCluster): Promise<void> {
   });
 }
 
-async function assertClean(dir: string, sysctlsBefore: Record<string, string>, createdBefore: string[], tablesBefore: string[]): Promise<void> {
+async function pullFromRegistry(c: KubeCluster, registry: string): Promise<void> {
+  await timed(`a pod pulls its image from the plain-HTTP registry ${registry}`, async () => {
+    const remote = `${registry}/smoke/busybox:pulled`;
+    await run('docker', ['tag', image, remote]);
+    try {
+      await run('docker', ['push', remote], { timeoutMs: 120_000 });
+      const spec = JSON.parse(pod('pulled', 'echo pulled')) as { spec: { containers: Record<string, unknown>[] } };
+      Object.assign(spec.spec.containers[0]!, { image: remote, imagePullPolicy: 'Always' });
+      await kubectl(c.kubeconfig, ['apply', '-f', '-'], JSON.stringify(spec));
+      assert.equal(await waitPhase(c, 'default', 'pulled', ['Succeeded', 'Failed']), 'Succeeded');
+      const events = await kubectl(c.kubeconfig, ['get', 'events', '--field-selector', 'involvedObject.name=pulled', '-o', 'jsonpath={.items[*].reason}']);
+      assert.match(events, /Pulled/);
+    } finally {
+      await run('docker', ['rmi', remote]);
+    }
+  });
+}
+
+async function assertClean(dir: string, baseline: Baseline): Promise<void> {
   const names = ['kube-apiserver', 'kube-controller', 'kube-scheduler', 'kubelet', 'kube-router', 'local-path-prov', 'etcd'];
   const procs = (await run('ps', ['-eo', 'pid,comm,args'])).split('\n').filter((l) => names.some((n) => l.includes(` ${n}`)) || l.includes(`${dir}/`));
   assert.deepEqual(procs, [], 'processes left');
@@ -108,10 +127,10 @@ async function assertClean(dir: string, sysctlsBefore: Record<string, string>, c
   assert.deepEqual(veths, [], 'veths left');
   assert.deepEqual(await leftovers(), { chains: [], sets: [] }, 'iptables chains or ipsets left');
   assert.ok(!readdirSync('/sys/fs/cgroup/memory').includes('kubepods'), 'pod cgroups left');
-  assert.deepEqual(readSysctls(), sysctlsBefore, 'sysctls not restored');
+  assert.deepEqual(readSysctls(), baseline.sysctls, 'sysctls not restored');
   assert.ok(!existsSync(join(dir, 'state')), 'state folder left');
-  for (const path of [...createdBefore, '/usr/libexec/kubernetes', '/run/hades-kube']) assert.ok(!existsSync(path), `${path} left`);
-  assert.deepEqual(await nftTables(), tablesBefore, 'nftables tables left');
+  for (const path of [...baseline.absentDirs, '/usr/libexec/kubernetes', '/run/hades-kube']) assert.ok(!existsSync(path), `${path} left`);
+  assert.deepEqual(await nftTables(), baseline.nftTables, 'nftables tables left');
   await run('docker', ['run', '--rm', image, 'true']);
   // Docker's networking: one container fetches from another over docker0.
   const server = (await run('docker', ['run', '-d', '--rm', image, 'nc', '-ll', '-p', '8080', '-e', 'echo', 'docker-ok'])).trim();
@@ -125,25 +144,42 @@ async function assertClean(dir: string, sysctlsBefore: Record<string, string>, c
   console.log('ok  stop left no process, mount, veth, chain, ipset or cgroup; sysctls restored; Docker works');
 }
 
-async function main(): Promise<void> {
-  const dir = process.argv[2] ?? mkdtempSync(join(tmpdir(), 'hades-kube-'));
-  const sysctlsBefore = readSysctls();
-  const absentBefore = hostDirs.filter((d) => !existsSync(d));
-  const tablesBefore = await nftTables();
-  for (const round of [1, 2]) {
-    const started = Date.now();
-    const cluster = await startKubeCluster({ dir, logDir: join(dir, 'logs') });
-    console.log(`ok  cluster ${round} ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${cluster.address})`);
-    try {
-      if (round === 1) await checks(cluster);
-      else await timed('a pod runs after a restart', async () => {
+interface Baseline {
+  sysctls: Record<string, string>;
+  absentDirs: string[];
+  nftTables: string[];
+}
+
+async function smokeRound(round: number, dir: string, registry: string, baseline: Baseline): Promise<void> {
+  const started = Date.now();
+  const cluster = await startKubeCluster({ dir, logDir: join(dir, 'logs'), registry });
+  console.log(`ok  cluster ${round} ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${cluster.address})`);
+  try {
+    if (round === 1) {
+      await checks(cluster);
+      await pullFromRegistry(cluster, registry);
+    } else {
+      await timed('a pod runs after a restart', async () => {
         await kubectl(cluster.kubeconfig, ['apply', '-f', '-'], pod('again', 'echo again'));
         assert.equal(await waitPhase(cluster, 'default', 'again', ['Succeeded', 'Failed']), 'Succeeded');
       });
-    } finally {
-      await timed(`cluster ${round} stopped`, () => cluster.stop());
     }
-    await assertClean(dir, sysctlsBefore, absentBefore, tablesBefore);
+  } finally {
+    await timed(`cluster ${round} stopped`, () => cluster.stop());
+  }
+  await assertClean(dir, baseline);
+}
+
+async function main(): Promise<void> {
+  const dir = process.argv[2] ?? mkdtempSync(join(tmpdir(), 'hades-kube-'));
+  const baseline = { sysctls: readSysctls(), absentDirs: hostDirs.filter((d) => !existsSync(d)), nftTables: await nftTables() };
+  const registryDir = mkdtempSync(join(tmpdir(), 'hades-kube-registry-')); // outside dir: assertClean looks there
+  const registry = await startRegistry({ port: await freePort(), dataDir: registryDir, logDir: registryDir });
+  try {
+    for (const round of [1, 2]) await smokeRound(round, dir, registry.address, baseline);
+  } finally {
+    await registry.stop();
+    rmSync(registryDir, { recursive: true, force: true });
   }
 }
 
