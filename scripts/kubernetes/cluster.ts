@@ -11,7 +11,7 @@ import { apiClient } from './api';
 import type { ApiClient } from './api';
 import { applyManifests, executorNamespace, startKubeRouter, startLocalPathProvisioner } from './addons';
 import { makePki, writeKubeconfig } from './certs';
-import { allowPlainHttpRegistry, containerdPaths, importImages, startContainerd } from './containerd';
+import { allowPlainHttpRegistry, checkDockerImages, containerdPaths, importImages, startContainerd } from './containerd';
 import { startApiserver, startControllerManager, startEtcd, startScheduler } from './controlPlane';
 import type { Gate } from './policyGate';
 import { installGate, runGate } from './policyGate';
@@ -74,13 +74,29 @@ async function kubeRouterSynced(): Promise<boolean> {
   return (await run('iptables', ['-S', 'KUBE-ROUTER-FORWARD'])).includes('comply to network policies');
 }
 
+/** The cluster this process runs, if any: there can be one per machine. */
+let running: string | undefined;
+
 export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCluster> {
   checkTools();
+  if (running) throw new Error(`this process already runs a Kubernetes cluster (folder ${running}): stop it first`);
+  running = resolve(opts.dir);
+  try {
+    return await startCluster(opts);
+  } catch (err) {
+    running = undefined;
+    throw err;
+  }
+}
+
+async function startCluster(opts: KubeClusterOptions): Promise<KubeCluster> {
   const dir = resolve(opts.dir);
   const logDir = resolve(opts.logDir);
   const stateDir = join(dir, 'state');
   for (const d of [dir, logDir, stateDir]) mkdirSync(d, { recursive: true });
   const step = stepLog(join(logDir, 'cluster.log'));
+  const imageNames = opts.images ?? defaultImages;
+  await step('check images', () => checkDockerImages(imageNames));
   await step('claim the host', () => claimHost());
 
   const hostIp = hostAddress();
@@ -130,6 +146,7 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
       await step('stop etcd', () => stopAll('etcd'));
       const problems = await step('clean the host', () => cleanHost(record, step));
       process.off('exit', onExit);
+      running = undefined;
       if (problems.length > 0) throw new Error(`Kubernetes cluster stopped, but ${problems.join('; ')}`);
     })());
 
@@ -148,7 +165,7 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
     if (containerdStart.status === 'rejected') throw containerdStart.reason;
     const containerd = containerdStart.value;
     // Imported while the control plane starts; no pod can be made before start-up ends.
-    const images = step('import images', () => importImages(ctrd, opts.images ?? defaultImages));
+    const images = step('import images', () => importImages(ctrd, imageNames));
     images.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
     const apiserver = track(await step('start kube-apiserver', () => startApiserver({ pki, etcdPort, port: apiPort, hostIp, logDir }, api)));
     const controllerManager = track(startControllerManager(pki, kubeconfig('controller-manager', pki.controllerManager), kcmPort, stateDir, logDir));

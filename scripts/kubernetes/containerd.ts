@@ -93,14 +93,22 @@ export function allowPlainHttpRegistry(paths: ContainerdPaths, host: string): vo
   );
 }
 
-/** `docker save` of an image, cached by image id so a rebuilt image is exported again. */
-async function dockerImageTar(image: string): Promise<string> {
-  let id: string;
+async function dockerImageId(image: string): Promise<string> {
   try {
-    id = (await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image])).trim();
+    return (await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image])).trim();
   } catch (err) {
     throw new Error(`image ${image} is not in Docker (run bash scripts/build-images.sh): ${String(err)}`);
   }
+}
+
+/** Fails fast, before anything starts, when an image to import is missing. */
+export async function checkDockerImages(images: string[]): Promise<void> {
+  await Promise.all(images.map(dockerImageId));
+}
+
+/** `docker save` of an image, cached by image id so a rebuilt image is exported again. */
+async function dockerImageTar(image: string): Promise<string> {
+  const id = await dockerImageId(image);
   const tar = join(imageCacheDir, `${image.replace(/[^A-Za-z0-9._-]/g, '_')}-${id.replace(/^sha256:/, '').slice(0, 16)}.tar`);
   if (!existsSync(tar)) {
     mkdirSync(imageCacheDir, { recursive: true });
