@@ -118,8 +118,20 @@ async function dockerImageTar(image: string): Promise<string> {
   return tar;
 }
 
+/** The name containerd gives `image` (Docker's short names live on docker.io). */
+function fullName(image: string): string {
+  const first = image.split('/')[0] ?? '';
+  const hasHost = image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (hasHost) return image;
+  return `docker.io/${image.includes('/') ? '' : 'library/'}${image}`;
+}
+
 /** Imports the pause image and the given Docker images into the cluster's containerd. */
 export async function importImages(paths: ContainerdPaths, images: string[]): Promise<void> {
   const tars = [pauseImage.tar, ...(await Promise.all(images.map(dockerImageTar)))];
   for (const tar of tars) await ctr(paths, ['images', 'import', tar]);
+  // A tarball whose names ctr does not read would leave pods pulling from nowhere: say so here.
+  const names = (await ctr(paths, ['images', 'list', '--quiet'])).split('\n');
+  const missing = [pauseImage.name, ...images.map(fullName)].filter((name) => !names.includes(name));
+  if (missing.length > 0) throw new Error(`images missing in the cluster's containerd after import: ${missing.join(', ')}`);
 }
