@@ -11,7 +11,8 @@
 #   kube-router       github.com/cloudnativelabs/kube-router/v2  -> .tools/kube-router/VERSION
 #                     (NetworkPolicy enforcement only)
 #   pause image       scripts/kubernetes/pause.c, static          -> .tools/kubernetes/pause-image.tar
-# A cold build takes 10 to 15 minutes and about 6 GB of Go build cache.
+# A cold build takes 10 to 15 minutes and leaves about 7 GB in the Go build and module caches;
+# with those caches warm (a fresh clone on the same machine) it takes about 15 seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -43,7 +43,7 @@ export interface KubeCluster {
 }
 
 export interface KubeClusterOptions {
-  /** Folder for certificates, configuration and state (removed by stop, except pki/ and config). */
+  /** Folder for certificates, kubeconfigs and state; stop() removes its state/ and keeps the rest. */
   dir: string;
   logDir: string;
   /** A registry such as 127.0.0.1:5001 that containerd should pull from over plain HTTP. */

@@ -20,7 +20,7 @@ export function launch(name: string, cmd: string, args: string[], logFile: strin
   // Own process group: stop() signals the whole group, so nothing it forked outlives it.
   const child = spawn(cmd, args, { stdio: ['ignore', out, out], detached: true, env: env ?? process.env });
   closeSync(out);
-  child.on('error', () => undefined); // a missing binary shows as exitCode; see failed()
+  child.on('error', () => undefined); // checkTools() has made sure every binary is there
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   return {
     name,
