@@ -1,9 +1,10 @@
 // What stop() undoes on the host, beyond its own processes: containers and shims of the cluster's
 // containerd, mounts under the state folder, the pod cgroups, the pod bridge and its veths,
 // kubelet's /var/log/containers links and the sysctls kubelet changes.
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, tryRun } from './processes';
+import { readdirSafe, readSafe } from './safeFs';
 import { bridgeName } from './network';
 
 /** Set by kubelet (protectKernelDefaults: false) to its liking; put back as they were. */
@@ -190,20 +191,4 @@ export async function nftTables(): Promise<string[]> {
     .split('\n')
     .map((line) => /^table (\S+ \S+)$/.exec(line.trim())?.[1])
     .filter((t): t is string => t !== undefined);
-}
-
-function readdirSafe(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function readSafe(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }

@@ -5,10 +5,10 @@
 // on every sync, and accept traffic that a programmed peer's chain marks as allowed).
 // DROP, not REJECT: a dropped SYN is sent again after a second, so a connection that policy allows
 // still succeeds, once the pod is programmed, and one that it denies fails as kube-router decides.
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiClient } from './api';
 import { run } from './processes';
+import { readdirSafe, readSafe } from './safeFs';
 import { podCidr, podGateway } from './network';
 
 export const gateChain = 'HADES-KUBE-GATE';
@@ -81,8 +81,8 @@ export function runGate(ipamDir: string, api: ApiClient, nodeName: string, inter
   let written = '';
   const tick = async (): Promise<void> => {
     const allocated = new Map<string, string>();
-    for (const name of safeReaddir(ipamDir)) {
-      if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) allocated.set(name, safeRead(join(ipamDir, name)));
+    for (const name of readdirSafe(ipamDir)) {
+      if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) allocated.set(name, readSafe(join(ipamDir, name)));
     }
     for (const [ip, owner] of ready) if (allocated.get(ip) !== owner) ready.delete(ip);
     const pending = [...allocated.keys()].filter((ip) => !ready.has(ip));
@@ -114,20 +114,4 @@ export function runGate(ipamDir: string, api: ApiClient, nodeName: string, inter
   }, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function safeRead(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }
