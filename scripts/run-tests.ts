@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { startKubeCluster } from './kubernetes/cluster';
 import { freePorts, killOnExit, tracked, projectRoot, startNats, startRegistry, startTemporal } from './services';
 import type { Service } from './services';
 
@@ -36,15 +37,19 @@ async function main(): Promise<number> {
   try {
     const started = Date.now();
     const [temporalPort, uiPort, natsPort, registryPort, httpPort, metricsPort] = await freePorts(6);
-    const [temporal, nats, registry, bundle] = await Promise.all([
+    // The Kubernetes cluster only for test files that need it (a cold start takes seconds).
+    const needsCluster = files.some((f) => /^test\/integration\/.*(kubernetes|k8s)/i.test(relative(projectRoot, f)));
+    const [temporal, nats, registry, bundle, cluster] = await Promise.all([
       tracked(services, startTemporal({ port: temporalPort, uiPort, httpPort, metricsPort, logDir: runDir })),
       tracked(services, startNats({ port: natsPort, storeDir: join(runDir, 'nats'), logDir: runDir })),
       tracked(services, startRegistry({ port: registryPort, dataDir: join(runDir, 'registry'), logDir: runDir })),
       bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: quietLogger }),
+      needsCluster ? tracked(services, startKubeCluster({ dir: join(runDir, 'kube'), logDir: runDir })) : undefined,
     ]);
+    cluster?.allowRegistry(registry.address);
     const bundlePath = join(runDir, 'workflow-bundle.js');
     writeFileSync(bundlePath, bundle.code);
-    console.log(`[test] temporal ${temporal.address} (ui ${temporal.uiUrl ?? '-'}), nats ${nats.address}, registry ${registry.address}; ready in ${Date.now() - started} ms`);
+    console.log(`[test] temporal ${temporal.address} (ui ${temporal.uiUrl ?? '-'}), nats ${nats.address}, registry ${registry.address}${cluster ? `, kubernetes ${cluster.address}` : ''}; ready in ${Date.now() - started} ms`);
 
     const env = {
       ...process.env,
@@ -56,6 +61,7 @@ async function main(): Promise<number> {
       HADES_TEST_REGISTRY: registry.address,
       HADES_TEST_WORKFLOW_BUNDLE: bundlePath,
       HADES_TEST_RUN_DIR: runDir,
+      ...(cluster && { HADES_TEST_KUBECONFIG: cluster.kubeconfig, HADES_TEST_KUBE_NAMESPACE: cluster.namespace ?? 'hades-executor' }),
     };
     const concurrency = process.env.HADES_TEST_CONCURRENCY ?? '2';
     // --expose-gc: memory tests measure live heap, not garbage the collector has not reached yet.

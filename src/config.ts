@@ -78,6 +78,30 @@ export const configSchema = z.object({
   DOCKER_CPU_LIMIT: z.coerce.number().positive().optional(),
   DOCKER_MEMORY_LIMIT: size.optional(),
 
+  // HADES_EXECUTOR=kubernetes: steps run as pods. Cluster access from KUBECONFIG, else the
+  // pod's own service account (in-cluster), else ~/.kube/config.
+  KUBECONFIG: z.string().min(1).optional(),
+  K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'not a namespace name').default('hades-executor'),
+  // The class of each job's /shared claim (unset: the cluster's default class) and its size.
+  K8S_STORAGE_CLASS: z.string().min(1).optional(),
+  K8S_VOLUME_SIZE: size.prefault('1G'),
+  // A pod the scheduler cannot place for this long fails its step with the scheduler's reason.
+  K8S_SCHEDULE_TIMEOUT_SECONDS: positiveInt.default(300),
+  // What the scheduler reserves for each step (never more than the step's limit).
+  K8S_CPU_REQUEST: z.coerce.number().positive().default(0.1),
+  K8S_MEMORY_REQUEST: size.prefault('64M'),
+  K8S_RUN_AS_USER: z.coerce.number().int().min(0).optional(),
+  K8S_RUN_AS_GROUP: z.coerce.number().int().min(0).optional(),
+  K8S_RUN_AS_NON_ROOT: bool.default(false),
+  // Capabilities added back after dropping all; `none` for none.
+  K8S_CAPABILITIES: z
+    .string()
+    .default('CHOWN,DAC_OVERRIDE,FOWNER,FSETID,KILL,SETGID,SETUID')
+    .transform((s) => (s.trim() === 'none' ? [] : s.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean)))
+    .pipe(z.array(z.string().regex(/^[A-Z_]+$/, 'not a capability name such as CHOWN'))),
+  // A RuntimeClass whose pods get no interface but lo, used for `network: none` (besides the policy).
+  K8S_NETWORKLESS_RUNTIME_CLASS: z.string().min(1).optional(),
+
 
   // A step that waited this long for a worker goes ahead of fresh high-priority work.
   PRIORITY_AGING_SECONDS: positiveInt.default(300),

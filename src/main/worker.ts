@@ -4,22 +4,38 @@ import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/createActivities';
 import { createDockerExecutor } from '../activities/docker/dockerExecutor';
 import type { Executor } from '../activities/executor';
+import { createKubeClient } from '../activities/kubernetes/kubeClient';
+import { createKubernetesExecutor } from '../activities/kubernetes/kubernetesExecutor';
 import type { Config } from '../config';
 import type { LogStore } from '../logs/logStore';
 import type { Metrics } from '../metrics';
 
-export function createExecutor(config: Config): Executor {
-  if (config.HADES_EXECUTOR === 'kubernetes') {
-    throw new Error('HADES_EXECUTOR=kubernetes: the Kubernetes executor is not implemented yet; use HADES_EXECUTOR=docker');
-  }
-  return createDockerExecutor({
-    docker: dockerClient(config.DOCKER_HOST),
+export async function createExecutor(config: Config): Promise<Executor> {
+  const limits = {
     scriptExecutor: config.DOCKER_SCRIPT_EXECUTOR.split(/\s+/).filter(Boolean),
     pullPolicy: config.DOCKER_PULL_POLICY,
-    cleanup: config.DOCKER_CLEANUP,
     ...(config.DOCKER_CPU_LIMIT !== undefined && { maxCpus: config.DOCKER_CPU_LIMIT }),
     ...(config.DOCKER_MEMORY_LIMIT !== undefined && { maxMemoryBytes: config.DOCKER_MEMORY_LIMIT }),
-  });
+  };
+  if (config.HADES_EXECUTOR === 'kubernetes') {
+    return createKubernetesExecutor({
+      ...limits,
+      client: await createKubeClient(config.KUBECONFIG),
+      namespace: config.K8S_NAMESPACE,
+      cleanup: config.DOCKER_CLEANUP,
+      scheduleTimeoutSeconds: config.K8S_SCHEDULE_TIMEOUT_SECONDS,
+      cpuRequest: config.K8S_CPU_REQUEST,
+      memoryRequestBytes: config.K8S_MEMORY_REQUEST,
+      runAsNonRoot: config.K8S_RUN_AS_NON_ROOT,
+      capabilities: config.K8S_CAPABILITIES,
+      volumeBytes: config.K8S_VOLUME_SIZE,
+      ...(config.K8S_RUN_AS_USER !== undefined && { runAsUser: config.K8S_RUN_AS_USER }),
+      ...(config.K8S_RUN_AS_GROUP !== undefined && { runAsGroup: config.K8S_RUN_AS_GROUP }),
+      ...(config.K8S_STORAGE_CLASS !== undefined && { storageClass: config.K8S_STORAGE_CLASS }),
+      ...(config.K8S_NETWORKLESS_RUNTIME_CLASS !== undefined && { networklessRuntimeClass: config.K8S_NETWORKLESS_RUNTIME_CLASS }),
+    });
+  }
+  return createDockerExecutor({ ...limits, docker: dockerClient(config.DOCKER_HOST), cleanup: config.DOCKER_CLEANUP });
 }
 
 export function dockerClient(host: string | undefined): Docker {
@@ -38,7 +54,7 @@ export async function createHadesWorker(
   config: Config,
   options: { connection: NativeConnection; logs: LogStore; metrics?: Metrics; executor?: Executor; workflows?: WorkflowSource },
 ): Promise<Worker> {
-  const executor = options.executor ?? createExecutor(config);
+  const executor = options.executor ?? (await createExecutor(config));
   return Worker.create({
     connection: options.connection,
     namespace: config.TEMPORAL_NAMESPACE,

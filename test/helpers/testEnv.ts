@@ -23,6 +23,13 @@ export const testEnv = {
   get workflowBundle() {
     return need('HADES_TEST_WORKFLOW_BUNDLE');
   },
+  /** The test cluster (scripts/kubernetes), started when a test file that needs it is selected. */
+  get kubeconfig() {
+    return need('HADES_TEST_KUBECONFIG');
+  },
+  get kubeNamespace() {
+    return process.env.HADES_TEST_KUBE_NAMESPACE ?? 'hades-executor';
+  },
   get runDir() {
     return need('HADES_TEST_RUN_DIR');
   },

@@ -43,3 +43,23 @@ describe('.env.example', () => {
     assert.doesNotThrow(() => parseConfig(entries));
   });
 });
+
+describe('Kubernetes settings', () => {
+  it('default to the hades-executor namespace, the cluster default class and a small set of capabilities', () => {
+    const config = parseConfig({ HADES_EXECUTOR: 'kubernetes' });
+    assert.equal(config.K8S_NAMESPACE, 'hades-executor');
+    assert.equal(config.K8S_STORAGE_CLASS, undefined);
+    assert.equal(config.K8S_VOLUME_SIZE, 1024 ** 3);
+    assert.deepEqual(config.K8S_CAPABILITIES, ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID']);
+  });
+  it('read `none` as no capabilities, and refuse names that cannot be', () => {
+    assert.deepEqual(parseConfig({ K8S_CAPABILITIES: 'none' }).K8S_CAPABILITIES, []);
+    assert.deepEqual(parseConfig({ K8S_CAPABILITIES: 'net_raw, chown' }).K8S_CAPABILITIES, ['NET_RAW', 'CHOWN']);
+    assert.throws(() => parseConfig({ K8S_CAPABILITIES: 'CAP-X', K8S_NAMESPACE: 'Hades_Jobs' }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /K8S_CAPABILITIES="CAP-X"/);
+      assert.match(err.message, /K8S_NAMESPACE="Hades_Jobs"/);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,4 @@
+import { kubernetesTarget } from '../../helpers/kubernetesTarget';
+import { executorSuite } from './suite';
+
+executorSuite(kubernetesTarget());
