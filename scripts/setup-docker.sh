@@ -5,8 +5,8 @@
 #   docker-proxy   the userland proxy for published ports
 # containerd, its runc shim, runc, docker-init (tini) and iptables come from Debian; the client
 # stays whatever `docker` is installed (the daemon accepts API 1.40 and newer, so Debian's 20.10
-# client works too). Only builds when a binary is missing; a cold build takes a few minutes and
-# about 2 GB of Go module and build cache. Prints the bin directory on stdout, everything else
+# client works too). Only builds when a binary is missing; a cold build takes 4 to 5 minutes and
+# about 2.5 GB of Go module and build cache. Prints the bin directory on stdout, everything else
 # goes to stderr. Debian 12's docker.io (20.10) deadlocks under the tests' load (moby#46661).
 set -euo pipefail
 cd "$(dirname "$0")/.."
