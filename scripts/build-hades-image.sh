@@ -23,6 +23,11 @@ die() { echo "[hades-image] ERROR: $*" >&2; exit 1; }
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
 image=${HADES_IMAGE:-hades-temporal:local}
+# One build at a time on this machine (two test files may ask at once): the second waits, then
+# finds the layers cached.
+mkdir -p .hades
+exec 9>.hades/build-hades-image.lock
+flock 9
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
