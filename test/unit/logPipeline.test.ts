@@ -32,6 +32,26 @@ describe('demux', () => {
       assert.deepEqual(joined, { stdout: 'out 1\nout 2\n', stderr: 'err 1\n' });
     }
   });
+
+  it('hands on a run of frames of one stream as one chunk (Docker frames each log line)', async () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => `line ${i}\n`);
+    const raw = Buffer.concat([...lines.map((l) => frame(1, l)), frame(2, 'err\n'), frame(1, 'last\n')]);
+    const seen: { stream: string; text: string }[] = [];
+    for await (const f of demux(chunks(raw, 64 * 1024))) seen.push({ stream: f.stream, text: f.data.toString() });
+    assert.deepEqual(seen, [
+      { stream: 'stdout', text: lines.join('') },
+      { stream: 'stderr', text: 'err\n' },
+      { stream: 'stdout', text: 'last\n' },
+    ]);
+  });
+
+  it('never hands on more than its chunk limit at once', async () => {
+    const raw = Buffer.concat(Array.from({ length: 100 }, () => frame(1, 'x'.repeat(99) + '\n')));
+    const sizes: number[] = [];
+    for await (const f of demux(chunks(raw, raw.length), 1000)) sizes.push(f.data.length);
+    assert.equal(sizes.reduce((a, b) => a + b, 0), 100 * 100);
+    assert.ok(Math.max(...sizes) <= 1000, `chunks of ${Math.max(...sizes)}`);
+  });
 });
 
 describe('LineSplitter', () => {
