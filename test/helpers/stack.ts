@@ -22,12 +22,11 @@ export function uniqueSuffix(): string {
 }
 
 /**
- * Hades (api + bridge + worker) in this process against the shared test servers, isolated by its
- * own task queue, stream, subjects, consumer and KV bucket.
+ * The settings that keep one Hades apart from every other on the shared test servers: its own
+ * task queue, streams, subjects, consumer and buckets (names made from `suffix`).
  */
-export async function startTestStack(overrides: Record<string, string> = {}): Promise<TestStack> {
-  const suffix = uniqueSuffix();
-  const env: Record<string, string> = {
+export function isolatedEnv(suffix: string): Record<string, string> {
+  return {
     TEMPORAL_ADDRESS: testEnv.temporalAddress,
     NATS_URL: testEnv.natsUrl,
     TEMPORAL_TASK_QUEUE: `test-${suffix}`,
@@ -38,6 +37,17 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     NATS_STARTED_BUCKET: `TEST_STARTED_${suffix}`,
     NATS_LOG_STREAM: `TEST_LOGS_${suffix}`,
     NATS_LOG_SUBJECT_PREFIX: `test.${suffix}.logs`,
+  };
+}
+
+/**
+ * Hades (api + bridge + worker) in this process against the shared test servers, isolated by its
+ * own task queue, stream, subjects, consumer and KV bucket.
+ */
+export async function startTestStack(overrides: Record<string, string> = {}): Promise<TestStack> {
+  const suffix = uniqueSuffix();
+  const env: Record<string, string> = {
+    ...isolatedEnv(suffix),
     HADES_WORKFLOW_BUNDLE: testEnv.workflowBundle,
     API_PORT: '0',
     API_HOST: '127.0.0.1',

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { freePort } from '../../scripts/services';
+import { runCommand } from '../helpers/command';
 import { helloWorldJob } from '../fixtures/examples';
 import { assertNoLeaks, docker } from '../helpers/docker';
 import { request, waitForEnd } from '../helpers/http';
 import { submitJob } from '../helpers/jobs';
-import { uniqueSuffix } from '../helpers/stack';
-import { testEnv } from '../helpers/testEnv';
+import { isolatedEnv, uniqueSuffix } from '../helpers/stack';
 
 // The production build and image: `npm run build` (tsc + the workflow bundle), then the image
 // as scripts/build-hades-image.sh builds it, run with every role against this test run's servers.
@@ -19,18 +19,6 @@ import { testEnv } from '../helpers/testEnv';
 const root = join(__dirname, '..', '..');
 const image = process.env.HADES_IMAGE ?? 'hades-temporal:local';
 const socket = '/var/run/docker.sock';
-
-/** Runs a command in the project, resolving with its output; rejects with that output on failure. */
-function run(command: string, args: string[], env: Record<string, string | undefined> = process.env): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output.slice(-4000)}`))));
-  });
-}
 
 /** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
 async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
@@ -45,7 +33,7 @@ async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<
 
 describe('npm run build', () => {
   it('emits dist/main.js and the workflow bundle, and the compiled entry point runs', { timeout: 5 * 60_000 }, async () => {
-    await run('npm', ['run', 'build']);
+    await runCommand('npm', ['run', 'build']);
     assert.ok(existsSync(join(root, 'dist', 'main.js')), 'dist/main.js');
     assert.ok(statSync(join(root, 'dist', 'workflow-bundle.js')).size > 100_000, 'dist/workflow-bundle.js holds the bundled workflows');
     // A bad value stops the compiled entry point with the config's message (it loads and parses).
@@ -67,7 +55,7 @@ describe('the Hades image (scripts/build-hades-image.sh)', () => {
   before(
     async () => {
       const started = Date.now();
-      const output = await run('bash', ['scripts/build-hades-image.sh'], { ...process.env, HADES_IMAGE: image });
+      const output = await runCommand('bash', ['scripts/build-hades-image.sh'], { ...process.env, HADES_IMAGE: image });
       const summary = output.split('\n').filter((l) => l.startsWith('[hades-image]'));
       console.log(`${summary.join('\n')}\n[hades-image] script took ${((Date.now() - started) / 1000).toFixed(1)} s`);
     },
@@ -90,16 +78,7 @@ describe('the Hades image (scripts/build-hades-image.sh)', () => {
     const apiUrl = `http://127.0.0.1:${port}`;
     // As startTestStack isolates a stack: its own task queue, stream, subjects, consumer, buckets.
     const env = {
-      TEMPORAL_ADDRESS: testEnv.temporalAddress,
-      NATS_URL: testEnv.natsUrl,
-      TEMPORAL_TASK_QUEUE: `test-${suffix}`,
-      NATS_JOB_STREAM: `TEST_JOBS_${suffix}`,
-      NATS_JOB_SUBJECT_PREFIX: `test.${suffix}.jobs`,
-      NATS_CONSUMER: `bridge-${suffix}`,
-      NATS_SUBMISSIONS_BUCKET: `TEST_SUBMISSIONS_${suffix}`,
-      NATS_STARTED_BUCKET: `TEST_STARTED_${suffix}`,
-      NATS_LOG_STREAM: `TEST_LOGS_${suffix}`,
-      NATS_LOG_SUBJECT_PREFIX: `test.${suffix}.logs`,
+      ...isolatedEnv(suffix),
       API_PORT: String(port),
       API_HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
@@ -149,9 +128,9 @@ describe('the Hades image (scripts/build-hades-image.sh)', () => {
     // Hades (node, PID 1 through the entry script's exec) runs as user hades, not root.
     const info = await running();
     assert.equal(info.Config.User, 'hades:hades');
-    const cmdline = await run('docker', ['exec', c.id, 'cat', '/proc/1/cmdline']);
+    const cmdline = await runCommand('docker', ['exec', c.id, 'cat', '/proc/1/cmdline']);
     assert.deepEqual(cmdline.split('\0').slice(0, 2), ['node', 'dist/main.js']);
-    const status = await run('docker', ['exec', c.id, 'cat', '/proc/1/status']);
+    const status = await runCommand('docker', ['exec', c.id, 'cat', '/proc/1/status']);
     const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
     assert.ok(uids && uids[1] !== '0' && uids[2] !== '0', `PID 1 runs as uid ${uids?.[1]}`);
 

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { kubectl } from '../../scripts/kubernetes/cluster';
 import { freePort } from '../../scripts/services';
 import { podName } from '../../src/activities/kubernetes/names';
+import { runCommand } from '../helpers/command';
 import { sharedVolumeJob } from '../fixtures/examples';
 import { docker } from '../helpers/docker';
 import { request, waitForEnd } from '../helpers/http';
 import { kubernetesTarget } from '../helpers/kubernetesTarget';
-import { uniqueSuffix } from '../helpers/stack';
+import { isolatedEnv, uniqueSuffix } from '../helpers/stack';
 import { testEnv } from '../helpers/testEnv';
 
 // k8s/ as a user deploys it: the kustomize base with an overlay, the Hades image pulled from a
@@ -20,17 +20,6 @@ import { testEnv } from '../helpers/testEnv';
 
 const root = join(__dirname, '..', '..');
 const authKey = `k-${uniqueSuffix()}`;
-
-function run(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output.slice(-4000)}`))));
-  });
-}
 
 /** Waits for a rollout (kubectl's own waits are capped below the wrapper's time limit). */
 async function rolledOut(resource: string, timeoutMs: number): Promise<void> {
@@ -102,10 +91,10 @@ describe('deploying Hades with k8s/', () => {
 
   it('runs a job through the in-cluster API, its steps as pods through the worker\'s own account', { timeout: 15 * 60_000 }, async () => {
     // The image, as the deployment issue's script builds it, pushed where the cluster pulls from.
-    await run('bash', ['scripts/build-hades-image.sh']);
+    await runCommand('bash', ['scripts/build-hades-image.sh']);
     const remote = `${testEnv.registry}/hades-temporal:test-${suffix}`;
     await docker.getImage('hades-temporal:local').tag({ repo: `${testEnv.registry}/hades-temporal`, tag: `test-${suffix}` });
-    await run('docker', ['push', remote]);
+    await runCommand('docker', ['push', remote]);
     await docker.getImage(remote).remove();
 
     const apiPort = await freePort();
@@ -128,16 +117,7 @@ describe('deploying Hades with k8s/', () => {
         `    patch: '${JSON.stringify([{ op: 'replace', path: '/metadata/namespace', value: executorNamespace }])}'`,
         `  - target: { kind: ConfigMap, name: hades-config }`,
         `    patch: '${configPatch({
-          TEMPORAL_ADDRESS: testEnv.temporalAddress,
-          NATS_URL: testEnv.natsUrl,
-          TEMPORAL_TASK_QUEUE: `deploy-${suffix}`,
-          NATS_JOB_STREAM: `DEPLOY_JOBS_${suffix}`,
-          NATS_JOB_SUBJECT_PREFIX: `deploy.${suffix}.jobs`,
-          NATS_CONSUMER: `bridge-${suffix}`,
-          NATS_SUBMISSIONS_BUCKET: `DEPLOY_SUBMISSIONS_${suffix}`,
-          NATS_STARTED_BUCKET: `DEPLOY_STARTED_${suffix}`,
-          NATS_LOG_STREAM: `DEPLOY_LOGS_${suffix}`,
-          NATS_LOG_SUBJECT_PREFIX: `deploy.${suffix}.logs`,
+          ...isolatedEnv(suffix),
           K8S_NAMESPACE: executorNamespace,
           API_HOST: '127.0.0.1',
           API_PORT: String(apiPort),
