@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { parseMemory } from './job/limits';
 
@@ -12,6 +13,8 @@ const size = z.string().transform((v, ctx) => {
   if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'not a size such as 512M or 2G' });
   return bytes ?? 0;
 });
+/** A path to a file that must exist (certificates, keys, credentials). */
+const file = z.string().min(1).refine((p) => existsSync(p), 'no such file');
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -35,10 +38,30 @@ export const configSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('hades'),
+  // TLS to the frontend: TEMPORAL_TLS=true with the system roots, or a CA file (implies TLS);
+  // CERT+KEY for mTLS; SERVER_NAME overrides the name checked in the server's certificate.
+  TEMPORAL_TLS: bool.default(false),
+  TEMPORAL_TLS_CA: file.optional(),
+  TEMPORAL_TLS_CERT: file.optional(),
+  TEMPORAL_TLS_KEY: file.optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  // Sent as a bearer token (Temporal Cloud API keys); implies TLS.
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
   // A workflow bundle built ahead (bundleWorkflowCode): the worker starts without webpack.
   HADES_WORKFLOW_BUNDLE: z.string().min(1).optional(),
 
+  // One server or several, comma-separated (a cluster): nats://host:4222,tls://host2:4222
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  // Authentication, at most one kind: a .creds file (JWT), an NKey seed file, a token, or user+password.
+  NATS_CREDS: file.optional(),
+  NATS_NKEY: file.optional(),
+  NATS_TOKEN: z.string().min(1).optional(),
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+  // TLS: a CA file (implies TLS), and a client certificate+key when the server verifies clients.
+  NATS_TLS_CA: file.optional(),
+  NATS_TLS_CERT: file.optional(),
+  NATS_TLS_KEY: file.optional(),
   NATS_JOB_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_JOBS'),
   NATS_JOB_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('hades.jobs'),
   NATS_CONSUMER: z.string().regex(/^[A-Za-z0-9_-]+$/).default('hades-bridge'),
@@ -107,6 +130,23 @@ export const configSchema = z.object({
   PRIORITY_AGING_SECONDS: positiveInt.default(300),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+}).superRefine((c, ctx) => {
+  // Settings that only make sense together.
+  const pairs: [keyof typeof c, keyof typeof c][] = [
+    ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY'],
+    ['NATS_TLS_CERT', 'NATS_TLS_KEY'],
+    ['NATS_USER', 'NATS_PASSWORD'],
+  ];
+  for (const [a, b] of pairs) {
+    if ((c[a] === undefined) !== (c[b] === undefined)) {
+      const missing = c[a] === undefined ? a : b;
+      ctx.addIssue({ code: 'custom', path: [missing], message: `${a} and ${b} go together: set both or neither` });
+    }
+  }
+  const natsAuth = (['NATS_CREDS', 'NATS_NKEY', 'NATS_TOKEN', 'NATS_USER'] as const).filter((k) => c[k] !== undefined);
+  if (natsAuth.length > 1) {
+    ctx.addIssue({ code: 'custom', path: [natsAuth[1]!], message: `set one of ${natsAuth.join(', ')}, not several` });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -18,6 +18,7 @@ import { createJobStore } from '../temporal/jobStore';
 import { startJob } from '../temporal/jobs';
 import { bridgeLog, createLogger } from './logger';
 import { connectWorker, createHadesWorker } from './worker';
+import { natsConnectionOptions } from './natsOptions';
 import { superviseWorker } from './workerSupervisor';
 import type { WorkflowSource } from './worker';
 
@@ -68,7 +69,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
   try {
     const roles = new Set(config.HADES_ROLES);
     let temporal: { client: Client; connection: Connection } | undefined;
-    const nc: NatsConnection = await connect({ servers: config.NATS_URL, name: `hades-${[...roles].join('+')}`, maxReconnectAttempts: -1 });
+    const nc: NatsConnection = await connect(natsConnectionOptions(config, { name: `hades-${[...roles].join('+')}`, maxReconnectAttempts: -1 }));
     const conn = nc;
     stops.push(() => conn.drain());
     const logs = await openLogStore(nc, config);

@@ -7,6 +7,8 @@ import type { Executor } from '../activities/executor';
 import { createKubeClient } from '../activities/kubernetes/kubeClient';
 import { createKubernetesExecutor } from '../activities/kubernetes/kubernetesExecutor';
 import type { Config } from '../config';
+import { temporalConnectionOptions } from '../temporal/connect';
+import type { TemporalConnectionConfig } from '../temporal/connect';
 import type { LogStore } from '../logs/logStore';
 import type { Metrics } from '../metrics';
 
@@ -73,7 +75,7 @@ export async function createHadesWorker(
 
 let runtimeInstalled = false;
 
-export async function connectWorker(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'LOG_LEVEL'>): Promise<NativeConnection> {
+export async function connectWorker(config: TemporalConnectionConfig & Pick<Config, 'LOG_LEVEL'>): Promise<NativeConnection> {
   // The SDK's runtime can be set up once per process, before its first connection.
   if (!runtimeInstalled) {
     runtimeInstalled = true;
@@ -83,5 +85,5 @@ export async function connectWorker(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'L
       // Installed already (another worker in this process): keep it.
     }
   }
-  return NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  return NativeConnection.connect(temporalConnectionOptions(config));
 }
