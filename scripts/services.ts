@@ -169,6 +169,8 @@ export interface NatsOptions {
   port: number;
   storeDir: string;
   logDir: string;
+  /** More nats-server flags (tests: --tls ...). */
+  extraArgs?: string[];
 }
 
 export async function startNats(opts: NatsOptions): Promise<Service & { pid?: number }> {
@@ -176,7 +178,7 @@ export async function startNats(opts: NatsOptions): Promise<Service & { pid?: nu
   mkdirSync(opts.storeDir, { recursive: true });
   mkdirSync(opts.logDir, { recursive: true });
   const logFile = join(opts.logDir, 'nats.log');
-  const child = launch('nats', nats, ['-a', '127.0.0.1', '-p', String(opts.port), '-js', '-sd', opts.storeDir], logFile);
+  const child = launch('nats', nats, ['-a', '127.0.0.1', '-p', String(opts.port), '-js', '-sd', opts.storeDir, ...(opts.extraArgs ?? [])], logFile);
   await waitForPort(opts.port, child, 'nats-server', 30_000, logFile);
   return {
     name: 'nats',
