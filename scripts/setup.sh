@@ -13,9 +13,10 @@
 #   chromium                 Debian chromium, with --browser (the Web UI test drives it)
 #   local Kubernetes         scripts/setup-kubernetes.sh, with --kubernetes
 #   Docker Compose v2        scripts/setup-compose.sh, with --compose (the `docker compose` plugin)
+#   ansible-core             scripts/setup-ansible.sh, with --ansible (PyPI, into .tools/venv)
 # Flags: --no-images skips the test images; --browser adds chromium; --kubernetes adds what a
 # local Kubernetes cluster needs (a cold build takes 10 to 15 minutes); --compose builds Docker
-# Compose v2 (about 5 minutes cold).
+# Compose v2 (about 5 minutes cold); --ansible installs ansible-core (ansible/playbook.yml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -28,12 +29,14 @@ want_images=1
 want_browser=0
 want_kubernetes=0
 want_compose=0
+want_ansible=0
 for arg in "$@"; do
   case "$arg" in
     --no-images) want_images=0 ;;
     --browser) want_browser=1 ;;
     --kubernetes) want_kubernetes=1 ;;
     --compose) want_compose=1 ;;
+    --ansible) want_ansible=1 ;;
     *) die "unknown flag $arg" ;;
   esac
 done
@@ -158,5 +161,8 @@ if [ "$want_kubernetes" = 1 ]; then
 fi
 if [ "$want_compose" = 1 ]; then
   bash scripts/setup-compose.sh >/dev/null || die "building Docker Compose failed (scripts/setup-compose.sh)"
+fi
+if [ "$want_ansible" = 1 ]; then
+  bash scripts/setup-ansible.sh || die "installing ansible-core failed (scripts/setup-ansible.sh)"
 fi
 say "ready"
