@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { runCommand } from '../helpers/command';
@@ -82,6 +82,40 @@ describe('ansible/playbook.yml (role hades)', () => {
     console.log(`[ansible] second run ${((Date.now() - t) / 1000).toFixed(1)} s`);
     assert.equal(second.changed, 0, JSON.stringify(second));
     assert.equal(second.failed, 0);
+  });
+
+  it('runs `docker compose up -d` when a file changed or nothing runs, else not (a stand-in for docker compose)', { timeout: 3 * 60_000 }, async () => {
+    // hades_compose_command points at a script that logs its arguments: `version --short` answers
+    // 2.40.3, `ps` lists one running container unless the file `stopped` exists.
+    const target = join(dir, 'compose-up');
+    const log = join(dir, 'compose-calls.log');
+    const stopped = join(dir, 'stopped');
+    const fake = join(dir, 'fake-compose.sh');
+    writeFileSync(
+      fake,
+      `#!/bin/sh
+echo "$PWD $*" >>'${log}'
+case "$*" in
+  'version --short') echo 2.40.3 ;;
+  *' ps '*) [ -e '${stopped}' ] || echo 0123abcd ;;
+esac
+`,
+    );
+    chmodSync(fake, 0o755);
+    const calls = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
+    const ups = () => calls().filter((c) => / up /.test(c));
+    const vars = { hades_dir: target, hades_auth_key: authKey, hades_start: true, hades_compose_command: [fake] };
+
+    assert.equal(recap(await play(vars)).failed, 0);
+    assert.deepEqual(ups(), [`${target} -f docker-compose.yml up --detach --remove-orphans`], 'new files: up');
+    assert.equal(recap(await play(vars)).changed, 0);
+    assert.equal(ups().length, 1, 'nothing changed and the stack runs: no up');
+    assert.equal(recap(await play({ ...vars, hades_concurrency: 2 })).failed, 0);
+    assert.equal(ups().length, 2, '.env changed: up');
+    writeFileSync(stopped, '');
+    await play({ ...vars, hades_concurrency: 2 });
+    assert.equal(ups().length, 3, 'nothing runs: up');
+    await assert.rejects(play({ ...vars, hades_compose_command: ['/bin/echo'] }), /needs Docker Compose v2 2\.24\.4 or newer/);
   });
 
   it('refuses to run without hades_auth_key, saying so', { timeout: 2 * 60_000 }, async () => {
