@@ -7,6 +7,7 @@ import type { JobState } from '../../src/job';
 import { assertNoLeaks } from '../helpers/docker';
 import { request, waitForEnd } from '../helpers/http';
 import { inspectRunningStep, submitJob } from '../helpers/jobs';
+import { readSse } from '../helpers/sse';
 import { startTestStack, useTestStack } from '../helpers/stack';
 import { images } from '../helpers/testEnv';
 
@@ -80,6 +81,10 @@ describe('cancelling a job no bridge has started yet', () => {
       assert.equal(res.status, 202);
       const queued = await request<JobState>(`${apiOnly.apiUrl}/jobs/${id}`);
       assert.equal(queued.body.status, 'Cancelled');
+      // Its log stream has nothing to wait for: it ends at once, saying how the job ended.
+      const events = await readSse(`${apiOnly.apiUrl}/jobs/${id}/logs/stream`, 20_000);
+      assert.deepEqual(events.map((e) => e.event), ['end']);
+      assert.equal((events[0]?.data as { status?: string }).status, 'Cancelled');
 
       // Now a bridge and a worker come up on the same queue: the message is consumed, nothing runs.
       rest = await startTestStack({ ...apiOnly.env, HADES_ROLES: 'bridge,worker' });

@@ -15,13 +15,19 @@ export const listQuerySchema = z.object({
   cursor: z.string().max(4096).optional(),
 });
 
-/** The job of `id` from Temporal, or from its submission record before a bridge started it; 404 otherwise. */
-export async function findJob(deps: ApiDeps, rawId: unknown): Promise<JobState> {
-  const id = validate(jobIdSchema, rawId, 'invalid_job_id');
+/** The job of `id` from Temporal, or from its submission record before a bridge started it. */
+export async function readJob(deps: Pick<ApiDeps, 'jobs' | 'queue'>, id: string): Promise<JobState | undefined> {
   const job = await deps.jobs.read(id);
   if (job) return job;
   const submission = await deps.queue.submission(id);
-  if (submission) return queuedView(submission);
+  return submission ? queuedView(submission) : undefined;
+}
+
+/** readJob for a route's id parameter; 404 when there is no such job. */
+export async function findJob(deps: ApiDeps, rawId: unknown): Promise<JobState> {
+  const id = validate(jobIdSchema, rawId, 'invalid_job_id');
+  const job = await readJob(deps, id);
+  if (job) return job;
   throw new ApiError(404, 'job_not_found', `no job with id ${id}`);
 }
 

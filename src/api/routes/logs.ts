@@ -5,7 +5,7 @@ import type { JobState } from '../../job';
 import { toStepLogs } from '../../logs/logStore';
 import type { LogBatch } from '../../logs/types';
 import type { ApiDeps } from '../deps';
-import { findJob } from './jobs';
+import { findJob, readJob } from './jobs';
 
 export function logRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -46,7 +46,8 @@ async function streamLogs(deps: ApiDeps, first: JobState, req: Request, res: Res
 
   // Ends the stream once the job has ended and nothing written is left unsent.
   const check = async () => {
-    const job = await deps.jobs.read(first.id);
+    // Also a job that will never have a workflow (cancelled before its start) ends the stream.
+    const job = await readJob(deps, first.id);
     if (!job || !terminalStatuses.has(job.status)) return;
     const newest = await deps.logs.lastBatch(first.id);
     if (!newest || sameBatch(newest, last)) finish(job);
