@@ -43,6 +43,27 @@ export async function freePorts<N extends number>(count: N): Promise<Ports<N>> {
   return ports as Ports<N>;
 }
 
+/**
+ * Fails, naming the port and the variable that moves it, when something already listens there:
+ * a server started over it would fail, and the waits below would take the other program for it.
+ */
+export async function assertPortsFree(ports: Record<string, number>): Promise<void> {
+  const taken: [string, number][] = [];
+  for (const [variable, port] of Object.entries(ports)) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (!free) taken.push([variable, port]);
+  }
+  const [first] = taken;
+  if (first) {
+    const which = taken.map(([variable, port]) => `port ${port} (${variable})`).join(', ');
+    throw new Error(`${which} already in use: another Hades, Temporal or NATS may be running there. Stop it, or move this one, e.g. ${first[0]}=<free port> in .env.`);
+  }
+}
+
 export async function freePort(): Promise<number> {
   const [port] = await freePorts(1);
   return port;

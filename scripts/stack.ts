@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseConfig } from '../src/config';
 import { runHades } from '../src/main/run';
-import { killOnExit, projectRoot, startNats, startTemporal, tracked } from './services';
+import { assertPortsFree, killOnExit, projectRoot, startNats, startTemporal, tracked } from './services';
 import type { Service } from './services';
 
 const stackSchema = z.object({
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   try {
+    await assertPortsFree({ TEMPORAL_PORT: stack.TEMPORAL_PORT, TEMPORAL_UI_PORT: stack.TEMPORAL_UI_PORT, NATS_PORT: stack.NATS_PORT, API_PORT: config.API_PORT });
     await Promise.all([
       tracked(services, startTemporal({ port: stack.TEMPORAL_PORT, uiPort: stack.TEMPORAL_UI_PORT, dbFile: join(dataDir, 'temporal.db'), logDir, ip: '0.0.0.0' })),
       tracked(services, startNats({ port: stack.NATS_PORT, storeDir: join(dataDir, 'nats'), logDir })),
