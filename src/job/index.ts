@@ -1,6 +1,7 @@
 export { stepEnv, envList } from './env';
 export { jobIdPattern } from './id';
-export { parseMemory, cpusToNano } from './limits';
+export { parseMemory, cpusToNano, cappedLimits } from './limits';
+export type { StepCaps } from './limits';
 export { toJobSpec, queuedState } from './normalize';
 export { priorityLevel, priorityLevels, defaultPriority } from './priority';
 export type { PriorityLevel } from './priority';

@@ -32,3 +32,22 @@ export function parseMemory(text: string): number | undefined {
 export function cpusToNano(cores: number): number {
   return Math.round(cores * 1e9);
 }
+
+/** Operator-wide caps on every step (Hades's DOCKER_CPU_LIMIT, DOCKER_MEMORY_LIMIT). */
+export interface StepCaps {
+  maxCpus?: number;
+  maxMemoryBytes?: number;
+}
+
+/** A step's CPU and memory limits under the caps: the smaller where both are set, either where one is. */
+export function cappedLimits(step: { cpuLimit?: number; memoryBytes?: number }, caps: StepCaps): { cpus?: number; memoryBytes?: number } {
+  const cpus = smaller(step.cpuLimit, caps.maxCpus);
+  const memoryBytes = smaller(step.memoryBytes, caps.maxMemoryBytes);
+  return { ...(cpus !== undefined && { cpus }), ...(memoryBytes !== undefined && { memoryBytes }) };
+}
+
+function smaller(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

@@ -1,14 +1,12 @@
 import type Docker from 'dockerode';
-import { cpusToNano, envList } from '../../job';
+import { cappedLimits, cpusToNano, envList } from '../../job';
+import type { StepCaps } from '../../job';
 import type { StepRun } from '../executor';
 import { containerName, labels, volumeName } from './names';
 
-export interface ContainerDefaults {
+export interface ContainerDefaults extends StepCaps {
   /** The command a script is handed to, like Hades's DOCKER_SCRIPT_EXECUTOR (`/bin/sh -c`). */
   scriptExecutor: string[];
-  /** Caps for every step (Hades's DOCKER_CPU_LIMIT / DOCKER_MEMORY_LIMIT); a step may ask for less. */
-  maxCpus?: number;
-  maxMemoryBytes?: number;
 }
 
 export const sharedDir = '/shared';
@@ -16,8 +14,7 @@ export const sharedDir = '/shared';
 /** Docker's create options for a step: pure, so what a step gets is testable without Docker. */
 export function containerSpec(run: StepRun, defaults: ContainerDefaults): Docker.ContainerCreateOptions {
   const { step } = run;
-  const cpus = minDefined(step.cpuLimit, defaults.maxCpus);
-  const memory = minDefined(step.memoryBytes, defaults.maxMemoryBytes);
+  const { cpus, memoryBytes: memory } = cappedLimits(step, defaults);
   const hostConfig: Docker.HostConfig = {
     // Docker creates the named volume with the first step that mounts it (labels and all),
     // which saves a call per step.
@@ -50,10 +47,4 @@ export function containerSpec(run: StepRun, defaults: ContainerDefaults): Docker
     ...(step.network === 'none' && { NetworkDisabled: true }),
     HostConfig: hostConfig,
   };
-}
-
-function minDefined(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Math.min(a, b);
 }

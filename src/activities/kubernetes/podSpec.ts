@@ -1,17 +1,15 @@
 import type { V1NetworkPolicy, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
-import type { StepSpec } from '../../job';
+import { cappedLimits } from '../../job';
+import type { StepCaps, StepSpec } from '../../job';
 import type { StepRun } from '../executor';
 import { labels } from '../labels';
 import type { PullPolicy } from '../docker/images';
 import { claimName, isolatedLabel, isolationPolicyName, jobIdAnnotation, jobKey, podName } from './names';
 
-export interface PodDefaults {
+export interface PodDefaults extends StepCaps {
   /** The command a script is handed to, like Hades's DOCKER_SCRIPT_EXECUTOR (`/bin/sh -c`). */
   scriptExecutor: string[];
   pullPolicy: PullPolicy;
-  /** Caps for every step (DOCKER_CPU_LIMIT / DOCKER_MEMORY_LIMIT); a step may ask for less. */
-  maxCpus?: number;
-  maxMemoryBytes?: number;
   /** What the scheduler reserves for a step (never more than its limit). */
   cpuRequest: number;
   memoryRequestBytes: number;
@@ -54,15 +52,14 @@ export function unsupportedLimits(step: StepSpec): string[] {
 /** The pod of one step: pure, so what a step gets is testable without a cluster. */
 export function podSpec(run: StepRun, d: PodDefaults): V1Pod {
   const { step } = run;
-  const cpus = minDefined(step.cpuLimit, d.maxCpus);
-  const memory = minDefined(step.memoryBytes, d.maxMemoryBytes);
+  const { cpus, memoryBytes: memory } = cappedLimits(step, d);
   const limits: Record<string, string> = {};
   // Quantities in plain units: Hades's `2G` is 2×1024³ bytes, Kubernetes's `2G` is 2×10⁹.
   if (cpus !== undefined) limits.cpu = millicores(cpus);
   if (memory !== undefined) limits.memory = String(memory);
   const requests = {
-    cpu: millicores(minDefined(d.cpuRequest, cpus) ?? d.cpuRequest),
-    memory: String(minDefined(d.memoryRequestBytes, memory) ?? d.memoryRequestBytes),
+    cpu: millicores(Math.min(d.cpuRequest, cpus ?? Infinity)),
+    memory: String(Math.min(d.memoryRequestBytes, memory ?? Infinity)),
   };
   const isolated = step.network === 'none';
   return {
@@ -141,10 +138,4 @@ export function isolationPolicySpec(jobId: string): V1NetworkPolicy {
 
 function millicores(cores: number): string {
   return `${Math.max(1, Math.round(cores * 1000))}m`;
-}
-
-function minDefined(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Math.min(a, b);
 }
