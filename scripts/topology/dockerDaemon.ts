@@ -396,7 +396,10 @@ export async function startSecondDockerd(opts: SecondDockerdOptions): Promise<Se
       // The main daemon owns the iptables chains; this one adds no rule at all.
       '--iptables=false', '--ip6tables=false', '--ip-masq=false',
       '--bridge', net.bridge,
-      '--default-address-pool', `base=${net.pool},size=24`,
+      // No --default-address-pool: with one, a daemon that finds its old default network at start
+      // deletes the interface docker0 (moby daemon_unix.go, "Clear stale bridge network"), which
+      // is the main daemon's bridge, and every container of the main daemon then fails to start.
+      // This daemon makes no network but its default one, so it needs no pool.
       '--cgroup-parent', cgroupParent,
     ];
     // No --containerd: dockerd starts its own containerd (socket under the exec root).
