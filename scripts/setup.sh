@@ -14,6 +14,9 @@
 #   local Kubernetes         scripts/setup-kubernetes.sh, with --kubernetes
 #   Docker Compose v2        scripts/setup-compose.sh, with --compose (the `docker compose` plugin)
 #   ansible-core             scripts/setup-ansible.sh, with --ansible (PyPI, into .tools/venv)
+#   Temporal server          scripts/setup-temporal-server.sh, with --temporal-server: a production
+#                            Temporal server from the Go module (about 9 minutes cold) and Debian's
+#                            PostgreSQL, for the multi-node topology test
 # Flags: --no-images skips the test images; --browser adds chromium; --kubernetes adds what a
 # local Kubernetes cluster needs (a cold build takes 10 to 15 minutes); --compose builds Docker
 # Compose v2 (about 5 minutes cold); --ansible installs ansible-core (ansible/playbook.yml).
@@ -30,6 +33,7 @@ want_browser=0
 want_kubernetes=0
 want_compose=0
 want_ansible=0
+want_temporal_server=0
 for arg in "$@"; do
   case "$arg" in
     --no-images) want_images=0 ;;
@@ -37,6 +41,7 @@ for arg in "$@"; do
     --kubernetes) want_kubernetes=1 ;;
     --compose) want_compose=1 ;;
     --ansible) want_ansible=1 ;;
+    --temporal-server) want_temporal_server=1 ;;
     *) die "unknown flag $arg" ;;
   esac
 done
@@ -164,5 +169,8 @@ if [ "$want_compose" = 1 ]; then
 fi
 if [ "$want_ansible" = 1 ]; then
   bash scripts/setup-ansible.sh || die "installing ansible-core failed (scripts/setup-ansible.sh)"
+fi
+if [ "$want_temporal_server" = 1 ]; then
+  bash scripts/setup-temporal-server.sh >/dev/null || die "building the Temporal server failed (scripts/setup-temporal-server.sh)"
 fi
 say "ready"

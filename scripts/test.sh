@@ -3,7 +3,7 @@
 # servers (scripts/run-tests.ts). Extra arguments filter test files by path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --browser --kubernetes --compose --ansible
+bash scripts/setup.sh --browser --kubernetes --compose --ansible --temporal-server
 echo "[test] typecheck"
 npx tsc -p tsconfig.json --noEmit
 echo "[test] lint"

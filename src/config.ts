@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { parseMemory } from './job/limits';
@@ -52,6 +53,8 @@ export const configSchema = z.object({
 
   // One server or several, comma-separated (a cluster): nats://host:4222,tls://host2:4222
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  // Copies of every Hades stream and bucket: 3 on a three-node JetStream cluster, 1 on one server.
+  NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   // Authentication, at most one kind: a .creds file (JWT), an NKey seed file, a token, or user+password.
   NATS_CREDS: file.optional(),
   NATS_NKEY: file.optional(),
@@ -75,8 +78,12 @@ export const configSchema = z.object({
   NATS_ACK_WAIT_SECONDS: z.coerce.number().positive().default(30),
   // Redelivery delay after a failed start (Temporal down) doubles from 0.5 s up to this.
   BRIDGE_RETRY_MAX_SECONDS: z.coerce.number().positive().default(30),
-  // Fault injection for tests only: crash the bridge between a workflow start and its ack.
-  HADES_FAULT: z.enum(['bridge-crash-after-start']).optional(),
+  // Fault injection for tests only: crash the bridge between a workflow start and its ack; or
+  // make each of its starts take a second (a window in which to stop it with messages in hand).
+  HADES_FAULT: z.enum(['bridge-crash-after-start', 'bridge-slow-start']).optional(),
+  // On SIGTERM: how long running steps (and API requests in flight) may take to finish before
+  // the worker hands its steps back to Temporal (another worker re-attaches to their containers).
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().nonnegative().default(20),
 
   NATS_LOG_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_JOB_LOGS'),
   NATS_LOG_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('hades.logs'),
@@ -128,6 +135,17 @@ export const configSchema = z.object({
 
   // A step that waited this long for a worker goes ahead of fresh high-priority work.
   PRIORITY_AGING_SECONDS: positiveInt.default(300),
+
+  // Docker workers on several hosts: each job runs all its steps on the host that claimed it
+  // (where its /shared volume is), through a task queue of that host's own, <queue>.host.<id>.
+  // Set on the bridge and every worker alike.
+  PIN_JOBS_TO_HOST: bool.default(false),
+  // This worker's host (default: the machine's hostname); workers on one Docker host share it.
+  HADES_HOST_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default(hostname()),
+  // A pinned step waiting this long makes its job ask whether its host is there; a host whose
+  // queue no worker polled for HOST_LOST_SECONDS is lost, and its jobs start over elsewhere.
+  HOST_CHECK_SECONDS: positiveInt.default(30),
+  HOST_LOST_SECONDS: positiveInt.default(150),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 }).superRefine((c, ctx) => {

@@ -27,9 +27,13 @@ async function main(): Promise<void> {
   const starting = runHades(config);
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: no more waiting for steps or requests in flight.
+      console.error(`hades: ${signal} again, exiting now`);
+      process.exit(130);
+    }
     stopping = true;
-    console.error(`hades: ${signal}, stopping`);
+    console.error(`hades: ${signal}, stopping (again to exit at once)`);
     // Listening from the start: a signal during start-up stops Hades once it is up. (As PID 1 in a
     // container, node would otherwise ignore a SIGTERM that came before these handlers.)
     starting.then((running) => running.stop()).then(

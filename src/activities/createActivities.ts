@@ -1,4 +1,6 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
 import { stepEnv } from '../job';
 import type { JobSpec, JobStatus, StepOutcome, StepSpec } from '../job';
 import type { Metrics } from '../metrics';
@@ -7,7 +9,7 @@ import { secretValues } from '../logs/secrets';
 import { StepLogSink } from '../logs/stepLogSink';
 import { sendCallback } from './callback';
 import type { CallbackInput } from './callback';
-import { StepAbortedError, userErrorTypes } from './errors';
+import { StepAbortedError, StepDetachedError, userErrorTypes } from './errors';
 import { OutputTail } from './outputTail';
 import type { Executor } from './executor';
 
@@ -21,6 +23,20 @@ export interface ActivityDeps {
   logs: LogStore;
   logLimits: LogLimits;
   metrics?: Pick<Metrics, 'stepDuration' | 'runningSteps' | 'jobsFinished' | 'jobDuration'>;
+  /**
+   * Set when this worker pins jobs to its host: the task queue only its host's workers poll, and
+   * how many jobs the host takes at once (each runs one step at a time).
+   */
+  host?: { taskQueue: string; concurrency: number };
+}
+
+/** How long a claim waits for room on a busy host before it goes back to the queue (retried). */
+const CLAIM_WAIT_MS = 60_000;
+/** A claimed job counts against its host until its first container exists, or this long. */
+const CLAIM_MEMORY_MS = 60_000;
+
+export interface HostClaim {
+  taskQueue: string;
 }
 
 export interface CleanupInput {
@@ -40,8 +56,54 @@ const HEARTBEAT_EVERY_MS = 1000;
 const TAIL_BYTES = 2048;
 
 /** The activities a job's workflow calls, over their dependencies (conventions: factories). */
-export function createActivities({ executor, logs, logLimits, metrics }: ActivityDeps) {
+export function createActivities({ executor, logs, logLimits, metrics, host }: ActivityDeps) {
+  // Jobs this host claimed lately (id → when), until their containers show; claims one at a time.
+  const claims = new Map<string, number>();
+  let claiming: Promise<unknown> = Promise.resolve();
+  const tryClaim = async (jobId: string, concurrency: number): Promise<boolean> => {
+    const active = (await executor.activeJobs?.()) ?? new Set<string>();
+    const now = Date.now();
+    // A claim counts until its job has a container here (then the container counts) or ends.
+    for (const [id, at] of claims) if (active.has(id) || now - at > CLAIM_MEMORY_MS) claims.delete(id);
+    const busy = new Set([...active, ...claims.keys()]);
+    busy.delete(jobId);
+    if (busy.size >= concurrency) return false;
+    claims.set(jobId, now);
+    return true;
+  };
+
   return {
+    /**
+     * A pinned job's first call: this host takes the job once it has room for one more (fewer
+     * than CONCURRENCY jobs with containers here), so jobs spread over the hosts by their load.
+     */
+    async claimHost(input: { jobId: string }): Promise<HostClaim> {
+      // Retryable: another worker of the fleet may pin (a fleet should agree on PIN_JOBS_TO_HOST).
+      if (!host) throw ApplicationFailure.retryable('this worker does not pin jobs to its host (PIN_JOBS_TO_HOST is off)', 'NotPinning');
+      const ctx = Context.current();
+      const deadline = Date.now() + CLAIM_WAIT_MS;
+      for (;;) {
+        const attempt = claiming.then(() => tryClaim(input.jobId, host.concurrency));
+        claiming = attempt.catch(() => undefined);
+        if (await attempt) return { taskQueue: host.taskQueue };
+        if (Date.now() > deadline) throw ApplicationFailure.retryable(`host queue ${host.taskQueue} stayed full`, 'HostBusy');
+        ctx.heartbeat();
+        await ctx.sleep(250);
+      }
+    },
+
+    /** Whether any worker polled the host's task queue within `lostSeconds`. */
+    async hostAlive(input: { taskQueue: string; lostSeconds: number }): Promise<boolean> {
+      const ctx = Context.current();
+      const res = await ctx.client.workflowService.describeTaskQueue({
+        namespace: ctx.info.workflowNamespace,
+        taskQueue: { name: input.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      });
+      const newest = Math.max(0, ...(res.pollers ?? []).map((p) => optionalTsToMs(p.lastAccessTime) ?? 0));
+      return Date.now() - newest < input.lostSeconds * 1000;
+    },
+
     async runStep(input: RunStepInput): Promise<StepOutcome> {
       const ctx = Context.current();
       const { job, step } = input;
@@ -71,11 +133,13 @@ export function createActivities({ executor, logs, logLimits, metrics }: Activit
           tailBytes: TAIL_BYTES,
         });
 
+      const { stop, detach } = splitCancellation(ctx.cancellationSignal);
       try {
         const outcome = await executor.runStep(
           { jobId: job.id, step, env: stepEnv(job, step), pullTimeoutSeconds: input.pullTimeoutSeconds },
           {
-            signal: ctx.cancellationSignal,
+            signal: stop,
+            detach,
             onContainer: (id) => {
               containerId = id;
               sink = sinkFor(id);
@@ -92,6 +156,13 @@ export function createActivities({ executor, logs, logLimits, metrics }: Activit
         if (Number.isFinite(seconds)) metrics?.stepDuration.observe({ status: outcome.timedOut ? 'TimedOut' : outcome.exitCode === 0 ? 'Succeeded' : 'Failed' }, seconds);
         return { ...outcome, outputTail };
       } catch (err) {
+        if (err instanceof StepDetachedError) {
+          // The worker is shutting down past its grace time: hand the step back. A failed attempt
+          // (not a cancelled one) is retried at once, on another worker, which re-attaches to the
+          // same container and resumes the log after what was published here.
+          await sink?.close().catch(() => undefined);
+          throw ApplicationFailure.create({ type: 'WorkerShutdown', message: `step "${step.name}" handed back: its worker is shutting down`, cause: err });
+        }
         if (err instanceof StepAbortedError) {
           // Keep what the step wrote before it was stopped, as far as it gets out in time.
           await Promise.race([sink?.close().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
@@ -109,6 +180,7 @@ export function createActivities({ executor, logs, logLimits, metrics }: Activit
 
     async cleanupJob(input: CleanupInput): Promise<void> {
       await executor.cleanupJob(input.jobId);
+      claims.delete(input.jobId);
       if (input.status) {
         metrics?.jobsFinished.inc({ status: input.status });
         if (input.durationMs !== undefined) metrics?.jobDuration.observe({ status: input.status }, input.durationMs / 1000);
@@ -122,6 +194,26 @@ export function createActivities({ executor, logs, logLimits, metrics }: Activit
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** The SDK's reason when it cancels running activities because their worker shuts down. */
+const WORKER_SHUTDOWN = 'WORKER_SHUTDOWN';
+
+/**
+ * An activity's cancellation means two things: stop the step (the job was cancelled, the
+ * activity timed out) or let go of it (the worker shuts down: the container runs on).
+ */
+export function splitCancellation(signal: AbortSignal): { stop: AbortSignal; detach: AbortSignal } {
+  const stop = new AbortController();
+  const detach = new AbortController();
+  const route = () => {
+    const reason: unknown = signal.reason;
+    if (reason instanceof CancelledFailure && reason.message === WORKER_SHUTDOWN) detach.abort(reason);
+    else stop.abort(reason);
+  };
+  if (signal.aborted) route();
+  else signal.addEventListener('abort', route, { once: true });
+  return { stop: stop.signal, detach: detach.signal };
+}
 
 async function tailFromLog(logs: LogStore, jobId: string, stepIndex: number): Promise<string> {
   const tail = new OutputTail(TAIL_BYTES);

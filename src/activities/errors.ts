@@ -26,4 +26,12 @@ export class StepAbortedError extends Error {
   }
 }
 
+/** The executor let go of a running step (see StepHooks.detach); its container runs on. */
+export class StepDetachedError extends Error {
+  override name = 'StepDetached';
+  constructor(readonly containerId: string) {
+    super('stopped following the step; its container runs on');
+  }
+}
+
 export const userErrorTypes = ['ImagePullFailed', 'InvalidStep'] as const;

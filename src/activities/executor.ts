@@ -12,6 +12,11 @@ export interface StepRun {
 export interface StepHooks {
   /** Aborts the step: the executor stops its container and rejects with StepAbortedError. */
   signal: AbortSignal;
+  /**
+   * Lets go of the step (its worker is shutting down): the executor stops following it, leaves
+   * its container running and rejects with StepDetachedError, so the next attempt re-attaches.
+   */
+  detach: AbortSignal;
   /** Told once the step's container exists, so a retry can find it again. */
   onContainer(containerId: string): void;
   /** The step's output as it is written, from its start; awaited (backpressure). */
@@ -30,4 +35,6 @@ export interface Executor {
   runStep(run: StepRun, hooks: StepHooks): Promise<ContainerOutcome>;
   /** Removes every container and the shared volume of a job; idempotent. */
   cleanupJob(jobId: string): Promise<void>;
+  /** The jobs that have a container here now (any state): what occupies this host. */
+  activeJobs?(): Promise<Set<string>>;
 }

@@ -45,4 +45,6 @@ export interface ApiDeps {
   newId?: () => string;
   now?: () => Date;
   logError?: (err: unknown) => void;
+  /** Aborted when the API shuts down: /readyz turns 503, live log streams end with `shutdown`. */
+  closing?: AbortSignal;
 }

@@ -120,9 +120,10 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
   registry.registerPath({
     method: 'get',
     path: '/jobs/{id}/logs/stream',
-    summary: 'Live logs (Server-Sent Events): `log` events, then one `end` event with the final status',
+    summary:
+      'Live logs (Server-Sent Events): `log` events (id = the line number; send `Last-Event-ID` to resume after it), then one `end` event with the final status, or a `shutdown` event when this API stops',
     security,
-    request: { params: idParams },
+    request: { params: idParams, headers: z.object({ 'last-event-id': z.string().regex(/^\d+$/).optional().describe('Resume after this line number') }) },
     responses: {
       200: { description: 'An event stream; each `log` event carries one line', content: { 'text/event-stream': { schema: logLineSchema } } },
       401: error('Missing or wrong credentials'),

@@ -5,6 +5,7 @@ import type { JobSpec } from '../job';
 import { ensureDeadLetters, ensureJobQueue, submittedAtHeader } from '../queue/jobQueue';
 import type { StartedIds } from '../queue/jobQueue';
 import type { QueueNames, QueueSettings } from '../queue/subjects';
+import { jetStreamOptions } from '../queue/streams';
 import { readSubmission } from './intake';
 
 export interface BridgeDeps {
@@ -19,8 +20,8 @@ export interface BridgeDeps {
   /** Job ids started before: a message for one of them starts nothing. */
   started?: StartedIds;
   retryMaxMs?: number;
-  /** Tests only: die between the start and the ack, as a crash would. */
-  fault?: 'bridge-crash-after-start';
+  /** Tests only: die between the start and the ack, as a crash would; or start slowly. */
+  fault?: 'bridge-crash-after-start' | 'bridge-slow-start';
 }
 
 export interface Bridge {
@@ -38,11 +39,11 @@ export function retryDelayMs(deliveryCount: number, maxMs = 30_000): number {
  * that redelivery start nothing new.
  */
 export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
-  const jsm = await deps.nc.jetstreamManager();
+  const jsm = await deps.nc.jetstreamManager(jetStreamOptions);
   await ensureJobQueue(jsm, deps.names, deps.settings);
   const retry = (count: number) => retryDelayMs(count, deps.retryMaxMs);
-  const deadLetters = await ensureDeadLetters(jsm, deps.names);
-  const js = deps.nc.jetstream();
+  const deadLetters = await ensureDeadLetters(jsm, deps.names, deps.settings?.replicas);
+  const js = deps.nc.jetstream(jetStreamOptions);
   const consumer = await js.consumers.get(deps.names.stream, deps.names.consumer);
   const parallel = deps.parallel ?? 8;
   const messages: ConsumerMessages = await consumer.consume({ max_messages: parallel });
@@ -79,6 +80,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
       if (deps.started && (await deps.started.has(id))) {
         deps.log.info('job was started before; not starting it again', { job: id, delivery: msg.info.deliveryCount });
       } else {
+        if (deps.fault === 'bridge-slow-start') await new Promise((r) => setTimeout(r, 1000));
         await deps.startJob(intake.spec);
         if (deps.fault === 'bridge-crash-after-start') process.kill(process.pid, 'SIGKILL');
         await deps.started?.add(id);
@@ -90,8 +92,14 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     }
   }
 
+  let stopping = false;
   const loop = (async () => {
     for await (const msg of messages) {
+      // Stopping: what was pulled but not begun goes back at once, for another replica.
+      if (stopping) {
+        msg.nak();
+        continue;
+      }
       const p = handle(msg).catch((err: unknown) => deps.log.error('bridge handler failed', { error: coerceError(err).message }));
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
@@ -100,7 +108,9 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   })();
 
   return {
+    /** Stops consuming, finishes the starts in hand and gives back what it had not begun. */
     async stop() {
+      stopping = true;
       messages.stop();
       await loop.catch(() => undefined);
       await Promise.allSettled(inFlight);

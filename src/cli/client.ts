@@ -10,6 +10,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: number,
+    /** The API could not be reached at all (as opposed to an answer it gave). */
+    readonly unreachable = false,
   ) {
     super(message);
   }
@@ -44,7 +46,7 @@ export class ApiClient {
       res = await fetch(`${this.baseUrl}${path}`, { ...init, headers: { ...this.headers, ...(init.headers as Record<string, string>) } });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError(`cannot reach the Hades API at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? Set HADES_URL or --url`, exitCodes.api);
+      throw new CliError(`cannot reach the Hades API at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? Set HADES_URL or --url`, exitCodes.api, true);
     }
     if (res.status >= 400) {
       const text = await res.text();
@@ -74,15 +76,38 @@ export class ApiClient {
     return ((await (await this.call(`/jobs/${encodeURIComponent(id)}/logs`)).json()) as { logs: StepLogs[] }).logs;
   }
 
-  /** Live lines until the job ends; returns the final status the stream reported. */
-  async follow(id: string, onLine: (line: LiveLine) => void): Promise<string | undefined> {
-    const res = await this.call(`/jobs/${encodeURIComponent(id)}/logs/stream`);
-    if (!res.body) return undefined;
-    for await (const e of sseEvents(res.body as unknown as AsyncIterable<Uint8Array>)) {
-      if (e.event === 'log') onLine(e.data as LiveLine);
-      if (e.event === 'end') return (e.data as { status: string }).status;
+  /**
+   * Live lines until the job ends; returns the final status the stream reported. A stream that
+   * breaks off (the API restarted, or shut down with a `shutdown` event) is reopened after the
+   * last line seen (`Last-Event-ID`), so each line shows once; after `reconnects` failed tries
+   * in a row it gives up with the API's error.
+   */
+  async follow(id: string, onLine: (line: LiveLine) => void, options: { reconnects?: number; retryMs?: number } = {}): Promise<string | undefined> {
+    const reconnects = options.reconnects ?? 30;
+    const retryMs = options.retryMs ?? 1000;
+    let lastId: string | undefined;
+    let connected = false;
+    for (let failures = 0; ; ) {
+      try {
+        const res = await this.call(`/jobs/${encodeURIComponent(id)}/logs/stream`, lastId === undefined ? {} : { headers: { 'Last-Event-ID': lastId } });
+        connected = true;
+        if (!res.body) return undefined;
+        for await (const e of sseEvents(res.body as unknown as AsyncIterable<Uint8Array>)) {
+          failures = 0;
+          if (e.id !== undefined) lastId = e.id;
+          if (e.event === 'log') onLine(e.data as LiveLine);
+          if (e.event === 'end') return (e.data as { status: string }).status;
+          if (e.event === 'shutdown') break;
+        }
+      } catch (err) {
+        // Only an API that went away mid-stream is waited for; one never reached, or an answer
+        // such as 401 or 404, is final.
+        const unreachable = err instanceof CliError ? err.unreachable : true;
+        if (!connected || !unreachable || failures >= reconnects) throw err;
+      }
+      if (++failures > reconnects) return undefined;
+      await new Promise((r) => setTimeout(r, retryMs));
     }
-    return undefined;
   }
 
   async cancel(id: string): Promise<void> {

@@ -1,6 +1,8 @@
 export interface SseEvent {
   event: string;
   data: unknown;
+  /** The event's `id:`, when it has one. */
+  id?: string;
 }
 
 /** Server-Sent Events from a response body, one parsed event at a time (`data` is JSON). */
@@ -15,11 +17,13 @@ export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerato
       buffer = buffer.slice(idx + 2);
       let event = 'message';
       let data = '';
+      let id: string | undefined;
       for (const line of block.split('\n')) {
         if (line.startsWith('event: ')) event = line.slice(7);
         else if (line.startsWith('data: ')) data += line.slice(6);
+        else if (line.startsWith('id: ')) id = line.slice(4);
       }
-      if (data) yield { event, data: JSON.parse(data) as unknown };
+      if (data) yield { event, data: JSON.parse(data) as unknown, ...(id !== undefined && { id }) };
     }
   }
 }

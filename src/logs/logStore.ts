@@ -1,6 +1,6 @@
 import { DiscardPolicy, JSONCodec, RetentionPolicy, StorageType } from 'nats';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
-import { ensureStream, isNotFound } from '../queue/streams';
+import { ensureStream, isNotFound, jetStreamOptions } from '../queue/streams';
 import type { LogBatch, LogNames, StepLogs } from './types';
 import { logSubject } from './types';
 
@@ -9,6 +9,8 @@ const codec = JSONCodec<LogBatch>();
 export interface LogRetention {
   maxAgeHours: number;
   maxBytes: number;
+  /** Copies of the stream on a NATS cluster (default 1). */
+  replicas?: number;
 }
 
 /** Creates or updates the log stream: limits retention, oldest dropped first. */
@@ -21,6 +23,7 @@ export async function ensureLogStream(jsm: JetStreamManager, names: LogNames, re
     discard: DiscardPolicy.Old,
     max_age: Math.round(retention.maxAgeHours * 3600 * 1e9),
     max_bytes: retention.maxBytes,
+    num_replicas: retention.replicas ?? 1,
   };
   await ensureStream(jsm, config);
 }
@@ -37,9 +40,9 @@ export interface LogStore {
 }
 
 export async function createLogStore(nc: NatsConnection, names: LogNames, retention: LogRetention): Promise<LogStore> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await nc.jetstreamManager(jetStreamOptions);
   await ensureLogStream(jsm, names, retention);
-  const js: JetStreamClient = nc.jetstream();
+  const js: JetStreamClient = nc.jetstream(jetStreamOptions);
 
   async function orderedConsumer(jobId: string) {
     // Delivers from the first message by default; naming deliver_policy here stalls nats.js 2.29.

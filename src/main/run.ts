@@ -1,9 +1,8 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { connect } from 'nats';
 import type { NatsConnection } from 'nats';
 import type { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app';
+import { listen } from '../api/httpServer';
 import { startBridge } from '../bridge/bridge';
 import type { Bridge } from '../bridge/bridge';
 import type { Config } from '../config';
@@ -13,6 +12,7 @@ import type { LogNames } from '../logs/types';
 import { createMetrics } from '../metrics';
 import { createJobQueue, startedIds } from '../queue/jobQueue';
 import type { QueueNames, QueueSettings } from '../queue/subjects';
+import { jetStreamOptions } from '../queue/streams';
 import { connectTemporal } from '../temporal/connect';
 import { createJobStore } from '../temporal/jobStore';
 import { startJob } from '../temporal/jobs';
@@ -32,7 +32,7 @@ export function queueNames(config: Config): QueueNames {
 }
 
 export function queueSettings(config: Config): QueueSettings {
-  return { duplicateWindowSeconds: config.NATS_DUPLICATE_WINDOW_SECONDS, ackWaitSeconds: config.NATS_ACK_WAIT_SECONDS };
+  return { duplicateWindowSeconds: config.NATS_DUPLICATE_WINDOW_SECONDS, ackWaitSeconds: config.NATS_ACK_WAIT_SECONDS, replicas: config.NATS_REPLICAS };
 }
 
 export function logNames(config: Config): LogNames {
@@ -40,7 +40,7 @@ export function logNames(config: Config): LogNames {
 }
 
 export async function openLogStore(nc: NatsConnection, config: Config): Promise<LogStore> {
-  return createLogStore(nc, logNames(config), { maxAgeHours: config.LOG_RETENTION_HOURS, maxBytes: config.LOG_STREAM_MAX_BYTES });
+  return createLogStore(nc, logNames(config), { maxAgeHours: config.LOG_RETENTION_HOURS, maxBytes: config.LOG_STREAM_MAX_BYTES, replicas: config.NATS_REPLICAS });
 }
 
 export interface Running {
@@ -73,7 +73,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
     const conn = nc;
     stops.push(() => conn.drain());
     const logs = await openLogStore(nc, config);
-    const jsm = await nc.jetstreamManager();
+    const jsm = await nc.jetstreamManager(jetStreamOptions);
     const metrics = createMetrics({
       queueDepth: async () => (await jsm.consumers.info(config.NATS_JOB_STREAM, config.NATS_CONSUMER)).num_pending,
     });
@@ -106,7 +106,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         nc,
         names: queueNames(config),
         settings: queueSettings(config),
-        started: await startedIds(nc.jetstream(), config.NATS_STARTED_BUCKET, config.JOB_ID_MEMORY_DAYS),
+        started: await startedIds(nc.jetstream(jetStreamOptions), config.NATS_STARTED_BUCKET, config.JOB_ID_MEMORY_DAYS, config.NATS_REPLICAS),
         retryMaxMs: config.BRIDGE_RETRY_MAX_SECONDS * 1000,
         ...(config.HADES_FAULT && { fault: config.HADES_FAULT }),
         startJob: async (spec) => {
@@ -116,6 +116,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
             taskQueue: config.TEMPORAL_TASK_QUEUE,
             pullTimeoutSeconds: config.DOCKER_PULL_TIMEOUT_SECONDS,
             priorityAgingSeconds: config.PRIORITY_AGING_SECONDS,
+            ...(config.PIN_JOBS_TO_HOST && { pinToHost: { checkSeconds: config.HOST_CHECK_SECONDS, lostSeconds: config.HOST_LOST_SECONDS } }),
             callback: {
               maximumAttempts: config.CALLBACK_MAX_ATTEMPTS,
               initialIntervalSeconds: config.CALLBACK_INITIAL_INTERVAL_SECONDS,
@@ -136,7 +137,9 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
     if (roles.has('api') && temporal && queue) {
       const { client, connection } = temporal;
       if (!config.AUTH_KEY) log.warn('AUTH_KEY is not set: POST /build and the job routes accept anyone');
+      const closing = new AbortController();
       const app = createApp({
+        closing: closing.signal,
         queue,
         jobs: createJobStore(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, onCancelBeforeStart: (id) => queue.requestCancel(id) }),
         logs,
@@ -151,18 +154,15 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         ...(config.AUTH_KEY && { authKey: config.AUTH_KEY }),
         logError: (err) => log.error({ err }, 'request failed'),
       });
-      const server: Server = await new Promise((resolve, reject) => {
-        const s = app.listen(config.API_PORT, config.API_HOST, () => resolve(s));
-        s.on('error', reject);
+      const api = await listen(app, config.API_PORT, config.API_HOST);
+      apiPort = api.port;
+      stops.push(async () => {
+        // Stop accepting first; then live log streams get a final event and end, and the
+        // requests in flight are answered (within the grace time).
+        const closed = api.close(config.SHUTDOWN_GRACE_SECONDS * 1000);
+        closing.abort();
+        await closed;
       });
-      apiPort = (server.address() as AddressInfo).port;
-      stops.push(
-        () =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          }),
-      );
       log.info({ port: apiPort }, 'api listening');
     }
 

@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { WorkerOptions } from '@temporalio/worker';
+import type { State, WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/createActivities';
 import { createDockerExecutor } from '../activities/docker/dockerExecutor';
 import type { Executor } from '../activities/executor';
@@ -52,26 +52,70 @@ export type WorkflowSource = Pick<WorkerOptions, 'workflowBundle'> | Pick<Worker
 
 export const workflowsSource: WorkflowSource = { workflowsPath: require.resolve('../workflows') };
 
+/** What runs: one Temporal worker, or two (the shared queue and this host's own) as one. */
+export interface HadesWorker {
+  run(): Promise<void>;
+  shutdown(): void;
+  getState(): State;
+}
+
+/** The task queue only the workers of one host poll (jobs pinned to that host). */
+export function hostTaskQueue(config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'HADES_HOST_ID'>): string {
+  return `${config.TEMPORAL_TASK_QUEUE}.host.${config.HADES_HOST_ID}`;
+}
+
 export async function createHadesWorker(
   config: Config,
   options: { connection: NativeConnection; logs: LogStore; metrics?: Metrics; executor?: Executor; workflows?: WorkflowSource },
-): Promise<Worker> {
+): Promise<HadesWorker> {
   const executor = options.executor ?? (await createExecutor(config));
-  return Worker.create({
+  const hostQueue = config.PIN_JOBS_TO_HOST ? hostTaskQueue(config) : undefined;
+  const activities = createActivities({
+    executor,
+    logs: options.logs,
+    ...(options.metrics && { metrics: options.metrics }),
+    logLimits: { maxBytesPerStep: config.LOG_MAX_BYTES_PER_STEP, maxLineBytes: config.LOG_MAX_LINE_BYTES },
+    ...(hostQueue && { host: { taskQueue: hostQueue, concurrency: config.CONCURRENCY } }),
+  });
+  const common = {
     connection: options.connection,
     namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ...(options.workflows ?? workflowsSource),
-    activities: createActivities({
-      executor,
-      logs: options.logs,
-      ...(options.metrics && { metrics: options.metrics }),
-      logLimits: { maxBytesPerStep: config.LOG_MAX_BYTES_PER_STEP, maxLineBytes: config.LOG_MAX_LINE_BYTES },
-    }),
     // CONCURRENCY (as in Hades) bounds the steps, i.e. containers, one worker runs at once.
     maxConcurrentActivityTaskExecutions: config.CONCURRENCY,
-  });
+    // On shutdown, running steps get this long to finish; then they are cancelled with
+    // WORKER_SHUTDOWN, which runStep answers by handing the step back (its container runs on).
+    shutdownGraceTime: config.SHUTDOWN_GRACE_SECONDS * 1000,
+    shutdownForceTime: config.SHUTDOWN_GRACE_SECONDS * 1000 + SHUTDOWN_FORCE_MARGIN_MS,
+  };
+  const shared = await Worker.create({ ...common, taskQueue: config.TEMPORAL_TASK_QUEUE, ...(options.workflows ?? workflowsSource), activities });
+  if (!hostQueue) return shared;
+  // Pinned jobs' steps and cleanup come through this host's queue, bounded by CONCURRENCY too.
+  const { runStep, cleanupJob } = activities;
+  const own = await Worker.create({ ...common, taskQueue: hostQueue, activities: { runStep, cleanupJob } });
+  return bothWorkers(shared, own);
 }
+
+function bothWorkers(a: Worker, b: Worker): HadesWorker {
+  return {
+    async run() {
+      // One failing stops the other, so the pair fails (and is replaced) as one.
+      const runs = [a, b].map((w) =>
+        w.run().catch((err: unknown) => {
+          for (const other of [a, b]) if (other.getState() === 'RUNNING') other.shutdown();
+          throw err;
+        }),
+      );
+      await Promise.all(runs);
+    },
+    shutdown() {
+      for (const w of [a, b]) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+    getState: () => (a.getState() === 'RUNNING' && b.getState() === 'RUNNING' ? 'RUNNING' : a.getState() === 'RUNNING' ? b.getState() : a.getState()),
+  };
+}
+
+/** After the grace time, what handing the steps back may take before the worker gives up. */
+const SHUTDOWN_FORCE_MARGIN_MS = 15_000;
 
 let runtimeInstalled = false;
 

@@ -1,9 +1,10 @@
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { coerceError } from '../errors';
 import type { Logger } from './logger';
+import type { HadesWorker } from './worker';
 
 export interface RunningWorker {
-  worker: Worker;
+  worker: HadesWorker;
   connection: NativeConnection;
 }
 

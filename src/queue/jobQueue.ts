@@ -3,7 +3,7 @@ import type { JetStreamClient, JetStreamManager, KV, NatsConnection } from 'nats
 import type { JobPayload } from '../job';
 import { priorityLevel } from '../job';
 import type { QueueNames, QueueSettings } from './subjects';
-import { ensureStream, isNotFound } from './streams';
+import { ensureStream, isNotFound, jetStreamOptions } from './streams';
 import { defaultQueueSettings, jobSubject, jobSubjects } from './subjects';
 
 /** What the API remembers of a submission, so its id is never unknown before the workflow starts. */
@@ -29,6 +29,7 @@ export async function ensureJobQueue(jsm: JetStreamManager, names: QueueNames, s
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     duplicate_window: settings.duplicateWindowSeconds * 1e9,
+    num_replicas: settings.replicas ?? 1,
   };
   await ensureStream(jsm, config);
   const ackWait = Math.round(settings.ackWaitSeconds * 1e9);
@@ -48,8 +49,8 @@ export async function ensureJobQueue(jsm: JetStreamManager, names: QueueNames, s
 }
 
 
-export async function submissionsKv(js: JetStreamClient, names: QueueNames): Promise<KV> {
-  return js.views.kv(names.submissionsBucket, { history: 1, ttl: SUBMISSION_TTL_MS, storage: StorageType.File });
+export async function submissionsKv(js: JetStreamClient, names: QueueNames, replicas = 1): Promise<KV> {
+  return js.views.kv(names.submissionsBucket, { history: 1, ttl: SUBMISSION_TTL_MS, storage: StorageType.File, replicas });
 }
 
 export interface JobQueue {
@@ -62,10 +63,10 @@ export interface JobQueue {
 }
 
 export async function createJobQueue(nc: NatsConnection, names: QueueNames, settings: QueueSettings = defaultQueueSettings): Promise<JobQueue> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await nc.jetstreamManager(jetStreamOptions);
   await ensureJobQueue(jsm, names, settings);
-  const js = nc.jetstream();
-  const kv = await submissionsKv(js, names);
+  const js = nc.jetstream(jetStreamOptions);
+  const kv = await submissionsKv(js, names, settings.replicas);
   return {
     async submit(id, payload, submittedAt) {
       const record: SubmissionRecord = {
@@ -105,9 +106,9 @@ export function deadLetterNames(names: Pick<QueueNames, 'stream' | 'subjectPrefi
 }
 
 /** The stream that keeps every submission that could never become a job, with its reason in headers. */
-export async function ensureDeadLetters(jsm: JetStreamManager, names: QueueNames): Promise<DeadLetters> {
+export async function ensureDeadLetters(jsm: JetStreamManager, names: QueueNames, replicas = 1): Promise<DeadLetters> {
   const dl = deadLetterNames(names);
-  await ensureStream(jsm, { name: dl.stream, subjects: [dl.subject], storage: StorageType.File, max_age: 30 * 24 * 3600 * 1e9 });
+  await ensureStream(jsm, { name: dl.stream, subjects: [dl.subject], storage: StorageType.File, max_age: 30 * 24 * 3600 * 1e9, num_replicas: replicas });
   return dl;
 }
 
@@ -117,8 +118,8 @@ export interface StartedIds {
   add(id: string): Promise<void>;
 }
 
-export async function startedIds(js: JetStreamClient, bucket: string, memoryDays: number): Promise<StartedIds> {
-  const kv = await js.views.kv(bucket, { history: 1, ttl: Math.round(memoryDays * 24 * 3600 * 1000), storage: StorageType.File });
+export async function startedIds(js: JetStreamClient, bucket: string, memoryDays: number, replicas = 1): Promise<StartedIds> {
+  const kv = await js.views.kv(bucket, { history: 1, ttl: Math.round(memoryDays * 24 * 3600 * 1000), storage: StorageType.File, replicas });
   return {
     async has(id) {
       const entry = await kv.get(id);

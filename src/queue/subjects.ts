@@ -11,6 +11,8 @@ export interface QueueNames {
 export interface QueueSettings {
   duplicateWindowSeconds: number;
   ackWaitSeconds: number;
+  /** Copies of each stream and bucket on a NATS cluster (1 on a single server). */
+  replicas?: number;
 }
 
 export const defaultQueueSettings: QueueSettings = { duplicateWindowSeconds: 120, ackWaitSeconds: 30 };

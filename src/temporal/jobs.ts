@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { JobSpec, JobState } from '../job';
 import { priorityKeys, queuedState } from '../job';
-import type { BuildJobInput, CallbackPolicy } from '../workflows/buildJob';
+import type { BuildJobInput, CallbackPolicy, HostPinning } from '../workflows/buildJob';
 import { memoKeys } from '../workflows/memo';
 import { jobSearchAttributes } from '../workflows/searchAttributes';
 import { jobView } from './jobView';
@@ -15,6 +15,8 @@ export interface StartJobOptions {
   pullTimeoutSeconds: number;
   callback?: CallbackPolicy;
   priorityAgingSeconds?: number;
+  /** Every step of the job on the host that claimed it (Docker on several hosts). */
+  pinToHost?: HostPinning;
 }
 
 /** The memo a job starts with: what GET /jobs shows until the workflow writes its own. */
@@ -36,6 +38,7 @@ export async function startJob(client: Client, spec: JobSpec, options: StartJobO
     pullTimeoutSeconds: options.pullTimeoutSeconds,
     ...(options.callback && { callback: options.callback }),
     ...(options.priorityAgingSeconds !== undefined && { priorityAgingSeconds: options.priorityAgingSeconds }),
+    ...(options.pinToHost && { pinToHost: options.pinToHost }),
   };
   try {
     await client.workflow.start(workflowType, {

@@ -29,12 +29,21 @@ const HEARTBEAT_TIMEOUT = '3s';
 const AGED_PRIORITY_KEY = 1;
 const STEP_MARGIN_SECONDS = 60;
 
-function activitiesFor(spec: JobSpec, step: StepSpec, pullTimeoutSeconds: number, queue: { agingSeconds?: number; aged?: boolean } = {}) {
+interface StepQueue {
+  agingSeconds?: number;
+  aged?: boolean;
+  /** A host's own task queue (jobs pinned to a host), watched every `checkSeconds`. */
+  host?: { taskQueue: string; checkSeconds: number };
+}
+
+function activitiesFor(spec: JobSpec, step: StepSpec, pullTimeoutSeconds: number, queue: StepQueue = {}) {
   const stepSeconds = step.timeoutSeconds ?? spec.timeoutSeconds ?? 24 * 3600;
   return proxyActivities<Activities>({
     // Waiting longer than the aging time ends the wait (schedule-to-start timeout, never retried);
     // the step is then scheduled again with the aged key, ahead of fresh work.
     ...(queue.agingSeconds !== undefined && !queue.aged && { scheduleToStartTimeout: `${queue.agingSeconds}s` }),
+    // On a host's queue, a wait that long asks whether the host is still there.
+    ...(queue.host && { taskQueue: queue.host.taskQueue, scheduleToStartTimeout: `${queue.host.checkSeconds}s` }),
     ...(queue.aged && { priority: { priorityKey: AGED_PRIORITY_KEY } }),
     // The activity enforces the step's own timeout; this bound only catches a lost one.
     startToCloseTimeout: `${stepSeconds + pullTimeoutSeconds + STEP_MARGIN_SECONDS}s`,
@@ -44,10 +53,34 @@ function activitiesFor(spec: JobSpec, step: StepSpec, pullTimeoutSeconds: number
   });
 }
 
-const { cleanupJob } = proxyActivities<Activities>({
+const cleanupOptions = {
   startToCloseTimeout: '2m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+} as const;
+const { cleanupJob } = proxyActivities<Activities>(cleanupOptions);
+
+// Jobs pinned to a host: which host takes the job (it waits for room on a busy host, then goes
+// back to the queue: as a queued step, it waits as long as it takes, so attempts are unbounded).
+const { claimHost } = proxyActivities<Activities>({
+  startToCloseTimeout: '90s',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: Number.POSITIVE_INFINITY, nonRetryableErrorTypes: [] },
 });
+// Whether a host still polls its queue.
+const { hostAlive } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },
+});
+
+/** How often a job may move to another host after its host was lost (then it fails). */
+const MAX_HOST_FAILOVERS = 2;
+
+/** The host a pinned job ran on stopped polling its queue: the job's volume went with it. */
+class HostLostError extends Error {
+  constructor(readonly taskQueue: string) {
+    super(`its host (task queue ${taskQueue}) stopped answering`);
+  }
+}
 
 export interface CallbackPolicy {
   maximumAttempts: number;
@@ -63,6 +96,18 @@ export interface BuildJobInput {
   callback?: CallbackPolicy;
   /** A step queued longer than this jumps ahead of fresh work (absent: no aging). */
   priorityAgingSeconds?: number;
+  /**
+   * Docker on several hosts: every step of the job runs on the host that claimed it (that host's
+   * own task queue), where the job's volume is. A step waiting `checkSeconds` makes the workflow
+   * ask whether a worker polled that queue within `lostSeconds`; if none did, the job starts over
+   * on another host (at most MAX_HOST_FAILOVERS times).
+   */
+  pinToHost?: HostPinning;
+}
+
+export interface HostPinning {
+  checkSeconds: number;
+  lostSeconds: number;
 }
 
 const defaultCallbackPolicy: CallbackPolicy = { maximumAttempts: 20, initialIntervalSeconds: 1, maximumIntervalSeconds: 60, timeoutSeconds: 10 };
@@ -128,7 +173,7 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
   // Every end: record it, clean up, publish it, call back.
   const conclude = async (status: JobState['status'], reason?: string) => {
     state = jobEnded(state, status, new Date().toISOString(), reason);
-    await finish(spec.id, state, publish);
+    await finish(spec.id, state, publish, pin && hostQueue ? { taskQueue: hostQueue, pin } : undefined);
     await deliverCallback(input, state);
   };
 
@@ -147,34 +192,73 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
     );
   }
 
+  const pin = input.pinToHost;
+  let hostQueue: string | undefined;
+
+  /** Runs one step, on the job's host when it is pinned; a lost host throws HostLostError. */
+  const runStepOf = async (step: StepSpec, stepInput: Parameters<Activities['runStep']>[0]) => {
+    const agingSeconds = input.priorityAgingSeconds;
+    if (pin && hostQueue) {
+      const host = { taskQueue: hostQueue, checkSeconds: pin.checkSeconds };
+      for (let aged = false; ; aged = agingSeconds !== undefined) {
+        try {
+          return await activitiesFor(spec, step, input.pullTimeoutSeconds, { host, aged }).runStep(stepInput);
+        } catch (err) {
+          if (!waitedTooLong(err)) throw err;
+          if (!(await hostAlive({ taskQueue: hostQueue, lostSeconds: pin.lostSeconds }))) throw new HostLostError(hostQueue);
+        }
+      }
+    }
+    try {
+      return await activitiesFor(spec, step, input.pullTimeoutSeconds, agingSeconds === undefined ? {} : { agingSeconds }).runStep(stepInput);
+    } catch (err) {
+      if (!waitedTooLong(err)) throw err;
+      return await activitiesFor(spec, step, input.pullTimeoutSeconds, { aged: true }).runStep(stepInput);
+    }
+  };
+
+  const runSteps = async () => {
+    for (const step of spec.steps) {
+      setStep(step.index, (s) => ({ ...s, status: 'Running', startedAt: new Date().toISOString() }));
+      const stepInput = { job: { id: spec.id, name: spec.name, metadata: spec.metadata }, step, pullTimeoutSeconds: input.pullTimeoutSeconds };
+      let outcome;
+      try {
+        outcome = await runStepOf(step, stepInput);
+      } catch (err) {
+        if (isCancellation(err) || err instanceof HostLostError) throw err;
+        const reason = `step "${step.name}" could not run: ${describeFailure(err)}`;
+        setStep(step.index, (s) => stepEnded(s, 'Failed', reason, new Date().toISOString()));
+        if (step.continueOnError) continue;
+        failure = reason;
+        return;
+      }
+      setStep(step.index, (s) => stepFinished(s, outcome));
+      const ended = state.steps[step.index];
+      if (ended && ended.status !== 'Succeeded' && !step.continueOnError) {
+        failure = ended.reason ?? `step "${step.name}" failed`;
+        if (ended.status === 'TimedOut') timedOut = true;
+        return;
+      }
+    }
+  };
+
   try {
     await stepsScope.run(async () => {
-      for (const step of spec.steps) {
-        setStep(step.index, (s) => ({ ...s, status: 'Running', startedAt: new Date().toISOString() }));
-        const stepInput = { job: { id: spec.id, name: spec.name, metadata: spec.metadata }, step, pullTimeoutSeconds: input.pullTimeoutSeconds };
-        const agingSeconds = input.priorityAgingSeconds;
-        let outcome;
+      if (!pin) return runSteps();
+      for (let failovers = 0; ; failovers++) {
+        hostQueue = (await claimHost({ jobId: spec.id })).taskQueue;
         try {
-          try {
-            outcome = await activitiesFor(spec, step, input.pullTimeoutSeconds, agingSeconds === undefined ? {} : { agingSeconds }).runStep(stepInput);
-          } catch (err) {
-            if (!waitedTooLong(err)) throw err;
-            outcome = await activitiesFor(spec, step, input.pullTimeoutSeconds, { aged: true }).runStep(stepInput);
-          }
+          return await runSteps();
         } catch (err) {
-          if (isCancellation(err)) throw err;
-          const reason = `step "${step.name}" could not run: ${describeFailure(err)}`;
-          setStep(step.index, (s) => stepEnded(s, 'Failed', reason, new Date().toISOString()));
-          if (step.continueOnError) continue;
-          failure = reason;
-          return;
-        }
-        setStep(step.index, (s) => stepFinished(s, outcome));
-        const ended = state.steps[step.index];
-        if (ended && ended.status !== 'Succeeded' && !step.continueOnError) {
-          failure = ended.reason ?? `step "${step.name}" failed`;
-          if (ended.status === 'TimedOut') timedOut = true;
-          return;
+          if (!(err instanceof HostLostError)) throw err;
+          if (failovers >= MAX_HOST_FAILOVERS) {
+            failure = `job lost: ${err.message}, ${failovers + 1} time(s)`;
+            return;
+          }
+          log.warn('host lost; the job starts over on another host', { taskQueue: err.taskQueue });
+          // Its volume is gone with the host: every step runs again, from the first.
+          state = { ...state, steps: state.steps.map((s) => ({ index: s.index, id: s.id, name: s.name, image: s.image, status: 'Pending' as const })) };
+          publish('all');
         }
       }
     });
@@ -196,10 +280,26 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
   return state;
 }
 
-async function finish(jobId: string, state: JobState, publish: (which: 'all') => void): Promise<void> {
+async function finish(jobId: string, state: JobState, publish: (which: 'all') => void, host?: { taskQueue: string; pin: HostPinning }): Promise<void> {
   // Cleanup runs even when the job was cancelled: the scope shields it from that cancellation.
   // The final state is published after it, so a job shown as ended holds no container or volume.
-  await CancellationScope.nonCancellable(() => cleanupJob({ jobId, status: state.status, durationMs: queuedToEnd(state) }));
+  const input = { jobId, status: state.status, durationMs: queuedToEnd(state) };
+  await CancellationScope.nonCancellable(async () => {
+    if (!host) return cleanupJob(input);
+    // On the job's host, where its containers and volume are, for as long as that host is there.
+    const onHost = proxyActivities<Activities>({ ...cleanupOptions, taskQueue: host.taskQueue, scheduleToStartTimeout: `${host.pin.checkSeconds}s` });
+    for (;;) {
+      try {
+        return await onHost.cleanupJob(input);
+      } catch (err) {
+        if (!waitedTooLong(err)) throw err;
+        if (!(await hostAlive({ taskQueue: host.taskQueue, lostSeconds: host.pin.lostSeconds }))) {
+          log.warn('host lost before the job was cleaned up; what it left there stays', { taskQueue: host.taskQueue });
+          return;
+        }
+      }
+    }
+  });
   publish('all');
 }
 

@@ -4,11 +4,11 @@ import { labels } from '../../src/activities/docker/names';
 
 export const docker = new Docker();
 
-/** Fails when any container or volume of these jobs is still there. */
-export async function assertNoLeaks(jobIds: string[]): Promise<void> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [labels.managed] } });
+/** Fails when any container or volume of these jobs is still there (on the main daemon, or `on`). */
+export async function assertNoLeaks(jobIds: string[], on: Docker = docker): Promise<void> {
+  const containers = await on.listContainers({ all: true, filters: { label: [labels.managed] } });
   const leakedContainers = containers.filter((c) => jobIds.includes(c.Labels[labels.job] ?? ''));
-  const { Volumes } = await docker.listVolumes({ filters: { label: [labels.managed] } });
+  const { Volumes } = await on.listVolumes({ filters: { label: [labels.managed] } });
   const leakedVolumes = (Volumes ?? []).filter((v) => jobIds.includes(v.Labels?.[labels.job] ?? ''));
   assert.deepEqual(
     { containers: leakedContainers.map((c) => c.Names[0]), volumes: leakedVolumes.map((v) => v.Name) },

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
+import type { StepLogs } from '../../src/logs/types';
 import { labels } from '../../src/activities/docker/names';
 import { docker } from './docker';
 import { request } from './http';
@@ -24,4 +25,15 @@ export async function inspectRunningStep(jobId: string, stepIndex: number, timeo
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`step ${stepIndex} of job ${jobId} never ran`);
+}
+
+/** Waits until `message` is a line of the job's published log. */
+export async function waitForLogLine(apiUrl: string, id: string, message: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await request<{ logs: StepLogs[] }>(`${apiUrl}/jobs/${id}/logs`);
+    if (res.body.logs?.some((s) => s.logs.some((l) => l.message === message))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`"${message}" never reached the log of job ${id}`);
 }

@@ -12,3 +12,11 @@ export async function activityAttempts(client: Client, id: string): Promise<numb
   const history = await client.workflow.getHandle(id).fetchHistory();
   return (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 0] : []));
 }
+
+/** For each activity the job's workflow ran, the failure type of the attempt before the last one. */
+export async function lastFailureTypes(client: Client, id: string): Promise<(string | undefined)[]> {
+  const history = await client.workflow.getHandle(id).fetchHistory();
+  return (history.events ?? []).flatMap((e) =>
+    e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.lastFailure?.applicationFailureInfo?.type ?? undefined] : [],
+  );
+}

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { coerceError, statusCodeOf } from '../../errors';
-import { InvalidStepError, StepAbortedError } from '../errors';
+import { InvalidStepError, StepAbortedError, StepDetachedError } from '../errors';
 import type { ContainerOutcome, Executor, StepHooks, StepRun } from '../executor';
 import { demux } from './demux';
 import type { ContainerDefaults } from './containerSpec';
@@ -58,6 +58,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       await stopContainer(container);
       throw new StepAbortedError(info.Id);
     }
+    if (hooks.detach.aborted) throw new StepDetachedError(info.Id);
 
     if (info.State.Status === 'created') {
       try {
@@ -71,7 +72,8 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       }
     }
 
-    const drained = forwardOutput(container, hooks.onOutput);
+    const unfollow = new AbortController();
+    const drained = forwardOutput(container, hooks.onOutput, unfollow.signal);
     // Output that cannot be forwarded (the log stream down) fails the attempt, leaving the
     // container running: the retry re-attaches and resumes the log where it stopped.
     const forwardingFailed = drained.then(
@@ -81,7 +83,11 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
 
     let timedOut = false;
     let deadline: NodeJS.Timeout | undefined;
-    const waited = container.wait() as Promise<{ StatusCode: number }>;
+    const waited = container.wait({ abortSignal: unfollow.signal }) as Promise<{ StatusCode: number }>;
+    const detached = new Promise<'detached'>((resolve) => {
+      if (hooks.detach.aborted) resolve('detached');
+      else hooks.detach.addEventListener('abort', () => resolve('detached'), { once: true });
+    });
     const stopped = new Promise<'stopped'>((resolve) => {
       const onAbort = () => resolve('stopped');
       if (hooks.signal.aborted) onAbort();
@@ -96,7 +102,13 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
     });
 
     try {
-      const first = await Promise.race([waited, stopped, forwardingFailed]);
+      const first = await Promise.race([waited, stopped, detached, forwardingFailed]);
+      if (first === 'detached') {
+        // Everything forwarded so far is published; the next attempt resumes after it.
+        unfollow.abort();
+        await drained.catch(() => undefined);
+        throw new StepDetachedError(info.Id);
+      }
       if (first === 'stopped') {
         await stopContainer(container);
         if (!timedOut) throw new StepAbortedError(info.Id);
@@ -132,7 +144,12 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
     }
   }
 
-  return { kind: 'docker', runStep, cleanupJob };
+  async function activeJobs(): Promise<Set<string>> {
+    const containers = await docker.listContainers({ all: true, filters: { label: [labels.job] } });
+    return new Set(containers.flatMap((c) => c.Labels[labels.job] ?? []));
+  }
+
+  return { kind: 'docker', runStep, cleanupJob, activeJobs };
 }
 
 /** Docker's RFC 3339 times carry nanoseconds; the API speaks milliseconds like every other time. */
@@ -148,10 +165,15 @@ function remainingTime(info: Docker.ContainerInspectInfo, timeoutSeconds: number
   return Math.max(0, started + timeoutSeconds * 1000 - Date.now());
 }
 
-/** Forwards the container's output, from its start, until the container stops. */
-async function forwardOutput(container: Docker.Container, onOutput: StepHooks['onOutput']): Promise<void> {
-  const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as AsyncIterable<Buffer>;
-  for await (const frame of demux(stream)) await onOutput(frame.stream, frame.data);
+/** Forwards the container's output, from its start, until the container stops (or `stop`). */
+async function forwardOutput(container: Docker.Container, onOutput: StepHooks['onOutput'], stop: AbortSignal): Promise<void> {
+  const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as AsyncIterable<Buffer> & { destroy(): void };
+  if (stop.aborted) return stream.destroy();
+  stop.addEventListener('abort', () => stream.destroy(), { once: true });
+  for await (const frame of demux(stream)) {
+    if (stop.aborted) return;
+    await onOutput(frame.stream, frame.data);
+  }
 }
 
 async function stopContainer(container: Docker.Container): Promise<void> {

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { coerceError } from '../../errors';
-import { ImagePullError, InvalidStepError, StepAbortedError } from '../errors';
+import { ImagePullError, InvalidStepError, StepAbortedError, StepDetachedError } from '../errors';
 import type { ContainerOutcome, Executor, StepHooks, StepRun } from '../executor';
 import type { KubeClient } from './kubeClient';
 import { kubeMessageOf, kubeStatusOf } from './kubeClient';
@@ -94,11 +94,14 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions): Ex
       await deletePod(name, KILL_GRACE_SECONDS);
       throw new StepAbortedError(name);
     }
+    if (hooks.detach.aborted) throw new StepDetachedError(name);
 
     const watch = new PodWatch(client, namespace, name, created);
-    const aborted = new Promise<'aborted'>((resolve) => {
+    // Aborted: delete the pod. Detached (the worker stops): leave it for the next attempt.
+    const aborted = new Promise<'aborted' | 'detached'>((resolve) => {
       if (hooks.signal.aborted) resolve('aborted');
       else hooks.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+      hooks.detach.addEventListener('abort', () => resolve('detached'), { once: true });
     });
     try {
       const started = await untilStarted(run, watch, aborted);
@@ -106,6 +109,7 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions): Ex
         await deletePod(name, KILL_GRACE_SECONDS);
         throw new StepAbortedError(name);
       }
+      if (started === 'detached') throw new StepDetachedError(name);
       return await untilStopped(run, name, started, watch, aborted, hooks);
     } finally {
       watch.close();
@@ -113,7 +117,11 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions): Ex
   }
 
   /** Waits for the container to run (or end); fails fast when it never can. */
-  async function untilStarted(run: StepRun, watch: PodWatch, aborted: Promise<'aborted'>): Promise<Exclude<PodState, { kind: 'pending' | 'cannot-start' | 'lost' }> | 'aborted'> {
+  async function untilStarted(
+    run: StepRun,
+    watch: PodWatch,
+    aborted: Promise<'aborted' | 'detached'>,
+  ): Promise<Exclude<PodState, { kind: 'pending' | 'cannot-start' | 'lost' }> | 'aborted' | 'detached'> {
     const { step } = run;
     const name = podName(run.jobId, step.index);
     for (;;) {
@@ -144,7 +152,7 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions): Ex
       const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, leftMs)));
       const next = await Promise.race([watch.changed(), expired, aborted]);
       clearTimeout(timer);
-      if (next === 'aborted') return 'aborted';
+      if (next === 'aborted' || next === 'detached') return next;
     }
   }
 
@@ -154,7 +162,7 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions): Ex
     name: string,
     started: Extract<PodState, { kind: 'running' | 'terminated' }>,
     watch: PodWatch,
-    aborted: Promise<'aborted'>,
+    aborted: Promise<'aborted' | 'detached'>,
     hooks: StepHooks,
   ): Promise<ContainerOutcome> {
     const stopped = async (): Promise<Extract<PodState, { kind: 'terminated' }>> => {
@@ -172,7 +180,7 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions): Ex
       namespace,
       pod: name,
       container: stepContainer,
-      signal: hooks.signal,
+      signal: AbortSignal.any([hooks.signal, hooks.detach]),
       onChunk: (chunk) => hooks.onOutput('stdout', chunk),
       containerStopped: async () => {
         // The follow ends as the container exits, often a moment before the watch says so.
@@ -200,6 +208,11 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions): Ex
       if (first === 'aborted') {
         await deletePod(name, KILL_GRACE_SECONDS);
         throw new StepAbortedError(name);
+      }
+      if (first === 'detached') {
+        // Everything forwarded so far is published; the next attempt resumes after it.
+        await logsDone.catch(() => undefined);
+        throw new StepDetachedError(name);
       }
       if (first === 'timeout') {
         await deletePod(name, KILL_GRACE_SECONDS);

@@ -12,6 +12,7 @@ export function healthRoutes(deps: ApiDeps): Router {
   router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   // Temporal and NATS answer: this replica can take jobs.
   router.get('/readyz', async (_req, res) => {
+    if (deps.closing?.aborted) return void res.status(503).json({ status: 'shutting down', checks: {} });
     const checks = deps.readiness ? await deps.readiness() : {};
     const ready = Object.values(checks).every(Boolean);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });

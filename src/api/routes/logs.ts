@@ -23,25 +23,42 @@ export function logRoutes(deps: ApiDeps): Router {
   return router;
 }
 
+/** The line number a reconnecting client saw last (`Last-Event-ID`), or 0. */
+export function resumePoint(lastEventId: string | undefined): number {
+  return lastEventId !== undefined && /^\d{1,15}$/.test(lastEventId.trim()) ? Number(lastEventId.trim()) : 0;
+}
+
 /**
  * Server-Sent Events: every line so far, then each new one as it is written; ends with an `end`
- * event once the job has ended and its last line was sent.
+ * event once the job has ended and its last line was sent. Each `log` event's id is the line's
+ * number in the job's log, so a client that reconnects with `Last-Event-ID` (browsers do) gets
+ * only the lines after it. When the API shuts down, a `shutdown` event ends the stream.
  */
 async function streamLogs(deps: ApiDeps, first: JobState, req: Request, res: Response): Promise<void> {
   res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   res.flushHeaders();
   const abort = new AbortController();
   req.on('close', () => abort.abort());
+  const resumeAfter = resumePoint(req.get('Last-Event-ID'));
+  let lineNumber = 0;
   let last: LogBatch | undefined;
   let ended = false;
 
-  const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const send = (event: string, data: unknown, id?: number) => res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   const finish = (job: JobState) => {
     if (ended) return;
     ended = true;
     send('end', { job_id: job.id, status: job.status, reason: job.reason });
     abort.abort();
   };
+  const onClosing = () => {
+    if (ended) return;
+    ended = true;
+    send('shutdown', { job_id: first.id, message: 'this API is shutting down: reconnect with Last-Event-ID to continue after the last line' });
+    abort.abort();
+  };
+  if (deps.closing?.aborted) onClosing();
+  else deps.closing?.addEventListener('abort', onClosing, { once: true });
   const sameBatch = (a: LogBatch | undefined, b: LogBatch | undefined) => a?.stepIndex === b?.stepIndex && a?.offset === b?.offset && a?.end === b?.end;
 
   // Ends the stream once the job has ended and nothing written is left unsent.
@@ -58,12 +75,16 @@ async function streamLogs(deps: ApiDeps, first: JobState, req: Request, res: Res
     await check();
     if (!ended) {
       for await (const { batch } of deps.logs.follow(first.id, abort.signal)) {
-        for (const line of batch.lines) send('log', { job_id: batch.jobId, container_id: batch.containerId, step_id: batch.stepId, step_name: batch.stepName, ...line });
+        for (const line of batch.lines) {
+          if (++lineNumber <= resumeAfter) continue;
+          send('log', { job_id: batch.jobId, container_id: batch.containerId, step_id: batch.stepId, step_name: batch.stepName, ...line }, lineNumber);
+        }
         last = batch;
         if (ended) break;
       }
     }
   } finally {
+    deps.closing?.removeEventListener('abort', onClosing);
     clearInterval(poll);
     clearInterval(keepAlive);
     res.end();

@@ -9,10 +9,12 @@ import { runHades } from '../../../src/main/run';
 import type { Running } from '../../../src/main/run';
 import { helloWorldJob, sharedVolumeJob } from '../../fixtures/examples';
 import type { ExecutorTarget } from '../../helpers/executorTarget';
+import { spawnHades } from '../../helpers/hadesProcess';
+import type { HadesProcess } from '../../helpers/hadesProcess';
 import { request, waitForEnd } from '../../helpers/http';
-import { submitJob } from '../../helpers/jobs';
+import { submitJob, waitForLogLine } from '../../helpers/jobs';
 import { startTestStack, useTestStack } from '../../helpers/stack';
-import { activityAttempts } from '../../helpers/temporal';
+import { activityAttempts, lastFailureTypes } from '../../helpers/temporal';
 import { images } from '../../helpers/testEnv';
 
 const root = join(__dirname, '..', '..', '..');
@@ -235,14 +237,50 @@ export function executorSuite(target: ExecutorTarget): void {
       await target.assertNoLeaks([id]);
     });
   });
-}
 
-async function waitForLogLine(apiUrl: string, id: string, message: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const res = await request<{ logs: StepLogs[] }>(`${apiUrl}/jobs/${id}/logs`);
-    if (res.body.logs?.some((s) => s.logs.some((l) => l.message === message))) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`"${message}" never reached the log of job ${id}`);
+  describe(`a worker stopped (SIGTERM) with a step running past its grace time on the ${target.name} executor`, () => {
+    let worker: HadesProcess | undefined;
+    let second: Running | undefined;
+    const jobIds: string[] = [];
+    let stop: (() => Promise<void>) | undefined;
+    after(async () => {
+      worker?.kill();
+      await second?.stop();
+      await stop?.();
+      await target.assertNoLeaks(jobIds);
+    });
+
+    it('hands the step back: it exits 0, and the next worker re-attaches to the same container', async () => {
+      const stack = await startTestStack({ ...target.overrides(), HADES_ROLES: 'api,bridge' });
+      stop = () => stack.stop();
+      worker = spawnHades({ ...stack.env, HADES_ROLES: 'worker', SHUTDOWN_GRACE_SECONDS: '1' });
+      const id = await submitJob(
+        stack.apiUrl,
+        {
+          name: 'handed back',
+          steps: [
+            { id: 1, name: 'long', image: images.busybox, script: 'echo started; sleep 10; echo finished' },
+            { id: 2, name: 'next', image: images.busybox, script: 'echo second step ran' },
+          ],
+        },
+        jobIds,
+      );
+      const before = await target.runningStep(id, 0, 90_000);
+      await waitForLogLine(stack.apiUrl, id, 'started');
+      worker.kill('SIGTERM');
+      const exit = await worker.exited;
+      assert.deepEqual(exit, { code: 0, signal: null }, worker.output().slice(-3000));
+
+      second = await runHades(parseConfig({ ...stack.env, HADES_ROLES: 'worker' }));
+      const job = await waitForEnd(stack.apiUrl, id, 90_000);
+      assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+      assert.equal(job.steps[0]?.outputTail, 'started\nfinished\n', 'the container ran on and was re-attached, not started again');
+      assert.equal(job.steps[0]?.startedAt, before.startedAt);
+      assert.deepEqual(await activityAttempts(stack.client, id), [2, 1, 1], 'the first step took a second attempt, on the new worker (then step 2 and the cleanup)');
+      assert.deepEqual(await lastFailureTypes(stack.client, id), ['WorkerShutdown', undefined, undefined], 'its first attempt was handed back');
+      const logs = await request<{ logs: StepLogs[] }>(`${stack.apiUrl}/jobs/${id}/logs`);
+      assert.deepEqual(logs.body.logs[0]?.logs.map((l) => l.message), ['started', 'finished'], 'each line logged once');
+      await target.assertNoLeaks([id]);
+    });
+  });
 }
