@@ -79,8 +79,9 @@ export const configSchema = z.object({
   // Redelivery delay after a failed start (Temporal down) doubles from 0.5 s up to this.
   BRIDGE_RETRY_MAX_SECONDS: z.coerce.number().positive().default(30),
   // Fault injection for tests only: crash the bridge between a workflow start and its ack; or
-  // make each of its starts take a second (a window in which to stop it with messages in hand).
-  HADES_FAULT: z.enum(['bridge-crash-after-start', 'bridge-slow-start']).optional(),
+  // make each of its starts take a second (a window in which to stop it with messages in hand);
+  // or crash the worker after a step ended, before Temporal has its result.
+  HADES_FAULT: z.enum(['bridge-crash-after-start', 'bridge-slow-start', 'worker-crash-after-step']).optional(),
   // On SIGTERM: how long running steps (and API requests in flight) may take to finish before
   // the worker hands its steps back to Temporal (another worker re-attaches to their containers).
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().nonnegative().default(20),

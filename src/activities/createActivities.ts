@@ -28,6 +28,8 @@ export interface ActivityDeps {
    * how many jobs the host takes at once (each runs one step at a time).
    */
   host?: { taskQueue: string; concurrency: number };
+  /** Tests only: die after a step ended, before Temporal has its result, as a crash would. */
+  fault?: 'worker-crash-after-step';
 }
 
 /** How long a claim waits for room on a busy host before it goes back to the queue (retried). */
@@ -56,7 +58,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 const TAIL_BYTES = 2048;
 
 /** The activities a job's workflow calls, over their dependencies (conventions: factories). */
-export function createActivities({ executor, logs, logLimits, metrics, host }: ActivityDeps) {
+export function createActivities({ executor, logs, logLimits, metrics, host, fault }: ActivityDeps) {
   // Jobs this host claimed lately (id → when), until their containers show; claims one at a time.
   const claims = new Map<string, number>();
   let claiming: Promise<unknown> = Promise.resolve();
@@ -154,6 +156,7 @@ export function createActivities({ executor, logs, logLimits, metrics, host }: A
         // Docker's two clocks can put a very short step's end a hair before its start.
         const seconds = Math.max(0, (Date.parse(outcome.finishedAt) - Date.parse(outcome.startedAt)) / 1000);
         if (Number.isFinite(seconds)) metrics?.stepDuration.observe({ status: outcome.timedOut ? 'TimedOut' : outcome.exitCode === 0 ? 'Succeeded' : 'Failed' }, seconds);
+        if (fault === 'worker-crash-after-step') process.kill(process.pid, 'SIGKILL');
         return { ...outcome, outputTail };
       } catch (err) {
         if (err instanceof StepDetachedError) {

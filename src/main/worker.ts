@@ -76,6 +76,7 @@ export async function createHadesWorker(
     ...(options.metrics && { metrics: options.metrics }),
     logLimits: { maxBytesPerStep: config.LOG_MAX_BYTES_PER_STEP, maxLineBytes: config.LOG_MAX_LINE_BYTES },
     ...(hostQueue && { host: { taskQueue: hostQueue, concurrency: config.CONCURRENCY } }),
+    ...(config.HADES_FAULT === 'worker-crash-after-step' && { fault: config.HADES_FAULT }),
   });
   const common = {
     connection: options.connection,

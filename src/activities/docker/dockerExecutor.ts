@@ -129,7 +129,9 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       oomKilled: final.State.OOMKilled,
       timedOut,
     };
-    if (options.cleanup) await removeContainer(container);
+    // The container stays until the job's cleanup: a worker that dies before Temporal has this
+    // result leaves it for the retry, which re-attaches and reads the same outcome instead of
+    // running the step a second time.
     return outcome;
   }
 

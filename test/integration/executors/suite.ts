@@ -238,6 +238,45 @@ export function executorSuite(target: ExecutorTarget): void {
     });
   });
 
+  describe(`a worker killed after a step ended, before Temporal recorded it, on the ${target.name} executor`, () => {
+    let worker: HadesProcess | undefined;
+    let second: Running | undefined;
+    const jobIds: string[] = [];
+    let stop: (() => Promise<void>) | undefined;
+    after(async () => {
+      worker?.kill();
+      await second?.stop();
+      await stop?.();
+      await target.assertNoLeaks(jobIds);
+    });
+
+    it('does not run the step again: the retry finds its ended container and takes its result', async () => {
+      const stack = await startTestStack({ ...target.overrides(), HADES_ROLES: 'api,bridge' });
+      stop = () => stack.stop();
+      worker = spawnHades({ ...stack.env, HADES_ROLES: 'worker', HADES_FAULT: 'worker-crash-after-step' });
+      const id = await submitJob(
+        stack.apiUrl,
+        {
+          name: 'crash after a step',
+          steps: [
+            // Each run of step 1 adds a line to the job's volume; step 2 counts them.
+            { id: 1, name: 'count me', image: images.busybox, script: 'echo run >> /shared/runs; echo step one ran' },
+            { id: 2, name: 'count', image: images.busybox, script: 'wc -l < /shared/runs' },
+          ],
+        },
+        jobIds,
+      );
+      assert.equal((await worker.exited).signal, 'SIGKILL', 'the worker died after the step, as the fault says');
+      second = await runHades(parseConfig({ ...stack.env, HADES_ROLES: 'worker' }));
+      const job = await waitForEnd(stack.apiUrl, id, 90_000);
+      assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+      assert.equal(job.steps[1]?.outputTail?.trim(), '1', 'step 1 ran once');
+      assert.equal(job.steps[0]?.outputTail, 'step one ran\n');
+      assert.deepEqual((await activityAttempts(stack.client, id)).slice(0, 2), [2, 1], 'step 1 took a second attempt, which ran nothing');
+      await target.assertNoLeaks([id]);
+    });
+  });
+
   describe(`a worker stopped (SIGTERM) with a step running past its grace time on the ${target.name} executor`, () => {
     let worker: HadesProcess | undefined;
     let second: Running | undefined;
