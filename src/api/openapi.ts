@@ -94,7 +94,12 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
     summary: 'A job and its steps',
     security,
     request: { params: idParams },
-    responses: { 200: { description: 'The job', content: json(Job) }, 401: error('Missing or wrong credentials'), 404: error('No such job') },
+    responses: {
+      200: { description: 'The job', content: json(Job) },
+      401: error('Missing or wrong credentials'),
+      404: error('No such job'),
+      410: error('The job ended and Temporal no longer keeps it (past the retention of its namespace)'),
+    },
   });
   registry.registerPath({
     method: 'post',

@@ -152,6 +152,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
           nats: !conn.isClosed() && (await withTimeout(conn.flush(), 2000)),
         }),
         ...(config.AUTH_KEY && { authKey: config.AUTH_KEY }),
+        started: await startedIds(nc.jetstream(jetStreamOptions), config.NATS_STARTED_BUCKET, config.JOB_ID_MEMORY_DAYS, config.NATS_REPLICAS),
         logError: (err) => log.error({ err }, 'request failed'),
       });
       const api = await listen(app, config.API_PORT, config.API_HOST);

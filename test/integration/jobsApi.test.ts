@@ -7,6 +7,7 @@ import type { JobState } from '../../src/job';
 import { assertNoLeaks } from '../helpers/docker';
 import { request, waitForEnd } from '../helpers/http';
 import { inspectRunningStep, submitJob } from '../helpers/jobs';
+import { until } from '../helpers/nats';
 import { readSse } from '../helpers/sse';
 import { startTestStack, useTestStack } from '../helpers/stack';
 import { images } from '../helpers/testEnv';
@@ -60,6 +61,32 @@ describe('job routes', () => {
     assert.match(again.body.error.message, /already ended \(Cancelled\)/);
     const unknown = await request<ErrorBody>(`${api}/jobs/nobody-submitted-this/cancel`, { method: 'POST' });
     assert.equal(unknown.status, 404);
+  });
+
+  it('never shows an ended job as Queued again once Temporal no longer keeps it (retention)', async () => {
+    const { apiUrl, client, config } = fixture.stack;
+    const id = await submitJob(apiUrl, quick('outlives its history'), fixture.jobIds);
+    assert.equal((await waitForEnd(apiUrl, id)).status, 'Succeeded');
+    // What the namespace's retention does to a closed workflow, done now.
+    await client.workflowService.deleteWorkflowExecution({ namespace: config.TEMPORAL_NAMESPACE, workflowExecution: { workflowId: id } });
+    await until(
+      'the workflow to be gone',
+      () =>
+        client.workflow
+          .getHandle(id)
+          .describe()
+          .then(
+            () => false,
+            () => true,
+          ),
+      // Deletion is a background task of the server: slow on a busy machine.
+      120_000,
+      250,
+    );
+    const res = await request<ErrorBody>(`${apiUrl}/jobs/${id}`);
+    assert.equal(res.status, 410, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'job_expired');
+    assert.match(res.body.error.message, /retention/);
   });
 
   it('GET /healthz and /readyz answer while Temporal and NATS are up', async () => {

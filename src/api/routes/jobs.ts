@@ -16,11 +16,17 @@ export const listQuerySchema = z.object({
 });
 
 /** The job of `id` from Temporal, or from its submission record before a bridge started it. */
-export async function readJob(deps: Pick<ApiDeps, 'jobs' | 'queue'>, id: string): Promise<JobState | undefined> {
+export async function readJob(deps: Pick<ApiDeps, 'jobs' | 'queue' | 'started'>, id: string): Promise<JobState | undefined> {
   const job = await deps.jobs.read(id);
   if (job) return job;
   const submission = await deps.queue.submission(id);
-  return submission ? queuedView(submission) : undefined;
+  if (!submission) return undefined;
+  // Started once, and Temporal has no workflow now: it ended, and retention removed it. (One
+  // cancelled before its start never had a workflow: its record tells all there is.)
+  if (!submission.cancelRequested && (await deps.started?.has(id))) {
+    throw new ApiError(410, 'job_expired', `job ${id} has ended and Temporal no longer keeps it (past the namespace's retention)`);
+  }
+  return queuedView(submission);
 }
 
 /** readJob for a route's id parameter; 404 when there is no such job. */
