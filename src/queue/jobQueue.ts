@@ -18,6 +18,20 @@ export interface SubmissionRecord {
 }
 
 export const submittedAtHeader = 'Hades-Submitted-At';
+
+/** The job, as a queue message, is larger than the NATS server carries (its max_payload). */
+export class JobTooLargeError extends Error {
+  override name = 'JobTooLarge';
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`the job is ${bytes} bytes as a queue message; the NATS server carries at most ${limit} bytes (its max_payload)`);
+  }
+}
+
+/** Room left in a message for its headers (Nats-Msg-Id, the submission time) and framing. */
+const HEADER_ROOM_BYTES = 512;
 const codec = JSONCodec<unknown>();
 const SUBMISSION_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -76,11 +90,20 @@ export async function createJobQueue(nc: NatsConnection, names: QueueNames, sett
         submittedAt: submittedAt.toISOString(),
         steps: payload.steps.map((s, i) => ({ id: s.id === undefined ? String(i + 1) : String(s.id), name: s.name ?? `step ${i + 1}`, image: s.image })),
       };
+      const data = codec.encode({ ...payload, id });
+      const limit = nc.info?.max_payload;
+      if (limit !== undefined && data.length + HEADER_ROOM_BYTES > limit) throw new JobTooLargeError(data.length, limit);
       // Record first: from the moment the publish is acknowledged, GET /jobs/{id} must know the id.
       await kv.put(id, codec.encode(record));
       const h = natsHeaders();
       h.set(submittedAtHeader, record.submittedAt);
-      await js.publish(jobSubject(names, priorityLevel(payload.priority)), codec.encode({ ...payload, id }), { msgID: id, headers: h });
+      try {
+        await js.publish(jobSubject(names, priorityLevel(payload.priority)), data, { msgID: id, headers: h });
+      } catch (err) {
+        // Not queued: no record may say it was (a client that retries writes it again).
+        await kv.delete(id).catch(() => undefined);
+        throw err;
+      }
     },
     async submission(id) {
       const entry = await kv.get(id);

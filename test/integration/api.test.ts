@@ -122,6 +122,22 @@ describe('the HTTP API', () => {
     assert.equal(res.body.error.code, 'payload_too_large');
   });
 
+  it('answers 413 naming the limit for a body under the body limit but over what NATS carries, and keeps no record of it', async () => {
+    // NATS's max payload is 1 MiB by default; this body is about 1.5 MiB (under the 2 MiB body limit).
+    const id = '6f0c8f52-8f0e-4c55-9d6a-6d1a4c8f1e01';
+    const res = await request<ErrorBody>(`${stack.apiUrl}/build`, {
+      method: 'POST',
+      headers: auth,
+      // Six steps with a 256 KiB script each (the most one script may have).
+      json: { name: 'big', id, steps: Array.from({ length: 6 }, (_, i) => ({ id: i + 1, image: 'busybox', script: `true #${'x'.repeat(256 * 1024 - 10)}` })) },
+    });
+    assert.equal(res.status, 413, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'payload_too_large');
+    assert.match(res.body.error.message, /1048576 bytes/);
+    const after = await request<ErrorBody>(`${stack.apiUrl}/jobs/${id}`, { headers: auth });
+    assert.equal(after.status, 404, 'no record of a job that was not queued');
+  });
+
   it('answers 404 JSON for an unknown job id', async () => {
     const res = await request<ErrorBody>(`${stack.apiUrl}/jobs/00000000-0000-4000-8000-000000000000`, { headers: auth });
     assert.equal(res.status, 404);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { parseJobPayload, priorityLevel } from '../../job';
+import { JobTooLargeError } from '../../queue/jobQueue';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
 
@@ -20,7 +21,13 @@ export function buildRoutes(deps: ApiDeps): Router {
     }
     // A client-chosen id makes a retried POST idempotent; otherwise we make one.
     const id = parsed.payload.id ?? newId();
-    await deps.queue.submit(id, parsed.payload, now());
+    try {
+      await deps.queue.submit(id, parsed.payload, now());
+    } catch (err) {
+      // Too large for the queue is final: 413, never "try again".
+      if (err instanceof JobTooLargeError) throw new ApiError(413, 'payload_too_large', err.message);
+      throw err;
+    }
     deps.metrics?.jobsSubmitted.inc({ priority: priorityLevel(parsed.payload.priority) });
     res.status(200).json({ message: 'Successfully enqueued job', job_id: id });
   });
