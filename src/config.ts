@@ -134,6 +134,13 @@ export const configSchema = z.object({
   K8S_NETWORKLESS_RUNTIME_CLASS: z.string().min(1).optional(),
 
 
+  // The networks a step may ask for; any other (`host`, a named network) is refused at submission.
+  STEP_NETWORKS: z
+    .string()
+    .default('none,bridge,default')
+    .transform((s) => s.split(',').map((n) => n.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, 'not a network name')).min(1)),
+
   // A step that waited this long for a worker goes ahead of fresh high-priority work.
   PRIORITY_AGING_SECONDS: positiveInt.default(300),
 

@@ -45,6 +45,8 @@ export interface ApiDeps {
   newId?: () => string;
   now?: () => Date;
   logError?: (err: unknown) => void;
+  /** The networks a step may ask for (STEP_NETWORKS); absent: any. */
+  allowedNetworks?: readonly string[];
   /** Job ids a bridge started: one with no workflow any more has ended and expired. */
   started?: { has(id: string): Promise<boolean> };
   /** Aborted when the API shuts down: /readyz turns 503, live log streams end with `shutdown`. */

@@ -20,6 +20,8 @@ export interface BridgeDeps {
   /** Job ids started before: a message for one of them starts nothing. */
   started?: StartedIds;
   retryMaxMs?: number;
+  /** The networks a step may ask for (STEP_NETWORKS); a job asking for another is a dead letter. */
+  allowedNetworks?: readonly string[];
   /** Tests only: die between the start and the ack, as a crash would; or start slowly. */
   fault?: 'bridge-crash-after-start' | 'bridge-slow-start';
 }
@@ -57,7 +59,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
       stream: msg.info.stream,
       streamSequence: msg.info.streamSequence,
       timestampMs: millis(msg.info.timestampNanos),
-    });
+    }, deps.allowedNetworks ? { allowedNetworks: deps.allowedNetworks } : {});
     if (!intake.ok) {
       // Never silently dropped: the message and its reason go to the dead-letter stream first.
       const h = natsHeaders();

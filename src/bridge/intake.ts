@@ -1,5 +1,5 @@
 import { jobIdPattern, parseJobPayload, toJobSpec } from '../job';
-import type { JobSpec } from '../job';
+import type { JobSpec, ParseOptions } from '../job';
 
 // Turning a queue message into a job: pure, so every way a message can be bad is unit-testable.
 
@@ -14,14 +14,14 @@ export interface IntakeMessage {
 
 export type Intake = { ok: true; spec: JobSpec } | { ok: false; reason: string; jobId?: string };
 
-export function readSubmission(msg: IntakeMessage): Intake {
+export function readSubmission(msg: IntakeMessage, options: ParseOptions = {}): Intake {
   let body: unknown;
   try {
     body = JSON.parse(Buffer.from(msg.data).toString('utf8'));
   } catch (err) {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` };
   }
-  const parsed = parseJobPayload(body);
+  const parsed = parseJobPayload(body, options);
   if (!parsed.ok) {
     return { ok: false, reason: `invalid job: ${parsed.fields.map((f) => `${f.path}: ${f.message}`).join('; ')}` };
   }

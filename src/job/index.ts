@@ -7,6 +7,6 @@ export { priorityLevel, priorityLevels, defaultPriority } from './priority';
 export type { PriorityLevel } from './priority';
 export { agedPriorityKey, priorityKeys } from './priorityKey';
 export { jobPayloadSchema, stepSchema, fieldErrors, crossFieldErrors, parseJobPayload, limits } from './schema';
-export type { JobPayload, StepPayload, FieldError, ParsedPayload } from './schema';
+export type { JobPayload, StepPayload, FieldError, ParsedPayload, ParseOptions } from './schema';
 export { jobStatuses, stepStatuses, terminalStatuses } from './types';
 export type { JobSpec, JobState, JobStatus, StepSpec, StepState, StepStatus, StepOutcome } from './types';

@@ -121,11 +121,29 @@ export function crossFieldErrors(raw: unknown): FieldError[] {
 export type ParsedPayload = { ok: true; payload: JobPayload } | { ok: false; fields: FieldError[] };
 
 /** Validates a job body: every bad field at once, or the payload with defaults applied. */
-export function parseJobPayload(raw: unknown): ParsedPayload {
+export interface ParseOptions {
+  /** The networks a step may ask for (STEP_NETWORKS); absent: any valid name. */
+  allowedNetworks?: readonly string[];
+}
+
+export function parseJobPayload(raw: unknown, options: ParseOptions = {}): ParsedPayload {
   const result = jobPayloadSchema.safeParse(raw);
-  const fields = [...(result.success ? [] : fieldErrors(result.error)), ...crossFieldErrors(raw)];
+  const fields = [
+    ...(result.success ? [] : fieldErrors(result.error)),
+    ...crossFieldErrors(raw),
+    ...(result.success && options.allowedNetworks ? networkErrors(result.data, options.allowedNetworks) : []),
+  ];
   if (fields.length > 0 || !result.success) return { ok: false, fields };
   return { ok: true, payload: result.data };
+}
+
+/** Steps that ask for a network the operator has not allowed (`host` gives a step the host's). */
+function networkErrors(payload: JobPayload, allowed: readonly string[]): FieldError[] {
+  return payload.steps.flatMap((step, i) =>
+    step.network === undefined || allowed.includes(step.network)
+      ? []
+      : [{ path: `steps[${i}].network`, message: `network "${step.network}" is not allowed here (allowed: ${allowed.join(', ')}); an operator allows more with STEP_NETWORKS` }],
+  );
 }
 
 /** Every bad field of a zod error, with a dotted path (`steps[1].image`). */

@@ -108,6 +108,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         settings: queueSettings(config),
         started: await startedIds(nc.jetstream(jetStreamOptions), config.NATS_STARTED_BUCKET, config.JOB_ID_MEMORY_DAYS, config.NATS_REPLICAS),
         retryMaxMs: config.BRIDGE_RETRY_MAX_SECONDS * 1000,
+        allowedNetworks: config.STEP_NETWORKS,
         ...((config.HADES_FAULT === 'bridge-crash-after-start' || config.HADES_FAULT === 'bridge-slow-start') && { fault: config.HADES_FAULT }),
         startJob: async (spec) => {
           // A job cancelled before its start never starts; one cancelled while we started it is cancelled now.
@@ -152,6 +153,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
           nats: !conn.isClosed() && (await withTimeout(conn.flush(), 2000)),
         }),
         ...(config.AUTH_KEY && { authKey: config.AUTH_KEY }),
+        allowedNetworks: config.STEP_NETWORKS,
         started: await startedIds(nc.jetstream(jetStreamOptions), config.NATS_STARTED_BUCKET, config.JOB_ID_MEMORY_DAYS, config.NATS_REPLICAS),
         logError: (err) => log.error({ err }, 'request failed'),
       });

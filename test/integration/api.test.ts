@@ -138,6 +138,17 @@ describe('the HTTP API', () => {
     assert.equal(after.status, 404, 'no record of a job that was not queued');
   });
 
+  it('refuses a step on the host network at submission, naming the setting that allows it', async () => {
+    const res = await request<ErrorBody>(`${stack.apiUrl}/build`, {
+      method: 'POST',
+      headers: auth,
+      json: { name: 'host net', steps: [{ image: 'busybox', script: 'true', network: 'host' }] },
+    });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal(res.body.error.fields?.[0]?.path, 'steps[0].network');
+    assert.match(res.body.error.fields?.[0]?.message ?? '', /STEP_NETWORKS/);
+  });
+
   it('answers 404 JSON for an unknown job id', async () => {
     const res = await request<ErrorBody>(`${stack.apiUrl}/jobs/00000000-0000-4000-8000-000000000000`, { headers: auth });
     assert.equal(res.status, 404);

@@ -101,3 +101,29 @@ describe('parseJobPayload bounds', () => {
     for (const network of ['none', 'bridge', 'host', 'default', 'my-net_1']) assert.deepEqual(paths(job({ network })), [], network);
   });
 });
+
+describe('parseJobPayload with an allowlist of step networks', () => {
+  const job = (network?: string) => ({ name: 'n', steps: [{ image: 'a:1' }, { image: 'b:1', ...(network !== undefined && { network }) }] });
+  const allowed = ['none', 'bridge', 'default'];
+
+  it('accepts steps without a network and with an allowed one', () => {
+    for (const network of [undefined, 'none', 'bridge', 'default']) assert.equal(parseJobPayload(job(network), { allowedNetworks: allowed }).ok, true, String(network));
+  });
+
+  it('refuses host and named networks, naming the step, the network and the setting that allows it', () => {
+    for (const network of ['host', 'my-net']) {
+      const parsed = parseJobPayload(job(network), { allowedNetworks: allowed });
+      assert.equal(parsed.ok, false);
+      if (parsed.ok) return;
+      assert.deepEqual(
+        parsed.fields.map((f) => f.path),
+        ['steps[1].network'],
+      );
+      assert.match(parsed.fields[0]?.message ?? '', new RegExp(`"${network}" is not allowed .*none, bridge, default.*STEP_NETWORKS`));
+    }
+  });
+
+  it('accepts what the operator added', () => {
+    assert.equal(parseJobPayload(job('host'), { allowedNetworks: [...allowed, 'host'] }).ok, true);
+  });
+});

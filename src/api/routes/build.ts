@@ -14,7 +14,7 @@ export function buildRoutes(deps: ApiDeps): Router {
     if (!req.is('application/json') && req.body === undefined) {
       throw new ApiError(415, 'unsupported_media_type', 'send the job as JSON with Content-Type: application/json');
     }
-    const parsed = parseJobPayload(req.body);
+    const parsed = parseJobPayload(req.body, deps.allowedNetworks ? { allowedNetworks: deps.allowedNetworks } : {});
     if (!parsed.ok) {
       const { fields } = parsed;
       throw new ApiError(400, 'invalid_payload', `the job is invalid: ${fields.length} problem${fields.length === 1 ? '' : 's'}`, fields);
