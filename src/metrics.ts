@@ -7,6 +7,7 @@ const durationBuckets = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1
 export interface Metrics {
   registry: Registry;
   jobsSubmitted: Counter<'priority'>;
+  authFailures: Counter;
   jobsStarted: Counter;
   jobsFinished: Counter<'status'>;
   jobDuration: Histogram<'status'>;
@@ -23,6 +24,7 @@ export function createMetrics(options: { queueDepth?: () => Promise<number>; def
   return {
     registry,
     jobsSubmitted: new Counter({ name: 'hades_jobs_submitted_total', help: 'Jobs accepted by POST /build', labelNames: ['priority'], registers: [registry] }),
+    authFailures: new Counter({ name: 'hades_auth_failures_total', help: 'Requests refused for missing or wrong credentials', registers: [registry] }),
     jobsStarted: new Counter({ name: 'hades_jobs_started_total', help: 'Job workflows the bridge started', registers: [registry] }),
     jobsFinished: new Counter({ name: 'hades_jobs_finished_total', help: 'Jobs that ended, by final status', labelNames: ['status'], registers: [registry] }),
     jobDuration: new Histogram({ name: 'hades_job_duration_seconds', help: 'From queued to ended', labelNames: ['status'], buckets: durationBuckets, registers: [registry] }),

@@ -18,7 +18,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(healthRoutes(deps));
 
   app.use(express.json({ limit: deps.bodyLimitBytes ?? defaultBodyLimitBytes, type: ['application/json', 'application/*+json'] }));
-  const auth = basicAuth(deps.authKey);
+  const auth = basicAuth(deps.authKey, () => deps.metrics?.authFailures.inc());
   app.use('/build', auth);
   app.use('/jobs', auth);
   app.use(buildRoutes(deps));
