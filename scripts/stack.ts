@@ -13,6 +13,8 @@ const stackSchema = z.object({
   TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   NATS_PORT: z.coerce.number().int().min(1).max(65535).default(4222),
+  // Where Temporal (gRPC, Web UI) listens: loopback, as NATS and the API, unless told otherwise.
+  TEMPORAL_IP: z.string().min(1).default('127.0.0.1'),
   HADES_DATA_DIR: z.string().min(1).default(join(projectRoot, '.hades')),
 });
 
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   try {
     await assertPortsFree({ TEMPORAL_PORT: stack.TEMPORAL_PORT, TEMPORAL_UI_PORT: stack.TEMPORAL_UI_PORT, NATS_PORT: stack.NATS_PORT, API_PORT: config.API_PORT });
     await Promise.all([
-      tracked(services, startTemporal({ port: stack.TEMPORAL_PORT, uiPort: stack.TEMPORAL_UI_PORT, dbFile: join(dataDir, 'temporal.db'), logDir, ip: '0.0.0.0' })),
+      tracked(services, startTemporal({ port: stack.TEMPORAL_PORT, uiPort: stack.TEMPORAL_UI_PORT, dbFile: join(dataDir, 'temporal.db'), logDir, ip: stack.TEMPORAL_IP })),
       tracked(services, startNats({ port: stack.NATS_PORT, storeDir: join(dataDir, 'nats'), logDir })),
     ]);
     const running = await runHades(config);

@@ -23,6 +23,11 @@ const bool = z
 export const roleNames = ['api', 'bridge', 'worker'] as const;
 export type Role = (typeof roleNames)[number];
 
+/** 127.0.0.0/8, ::1 and localhost: only this machine reaches it. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 export const configSchema = z.object({
   HADES_ROLES: z
     .string()
@@ -32,7 +37,11 @@ export const configSchema = z.object({
   HADES_EXECUTOR: z.enum(['docker', 'kubernetes']).default('docker'),
   // 0 picks a free port (tests).
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  API_HOST: z.string().min(1).default('0.0.0.0'),
+  // Loopback unless told otherwise; beyond it the API needs AUTH_KEY (or the explicit opt-out).
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  // The API may listen beyond loopback with no AUTH_KEY: only where something else guards it
+  // (a port published on 127.0.0.1 only, an authenticating proxy, a private network).
+  API_ALLOW_UNAUTHENTICATED: bool.default(false),
   AUTH_KEY: z.string().optional(),
   CONCURRENCY: positiveInt.default(1),
 
@@ -168,6 +177,13 @@ export const configSchema = z.object({
       const missing = c[a] === undefined ? a : b;
       ctx.addIssue({ code: 'custom', path: [missing], message: `${a} and ${b} go together: set both or neither` });
     }
+  }
+  if (!isLoopback(c.API_HOST) && !c.AUTH_KEY && !c.API_ALLOW_UNAUTHENTICATED && c.HADES_ROLES.includes('api')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['API_HOST'],
+      message: `${c.API_HOST} serves the API beyond this machine with no AUTH_KEY: set AUTH_KEY, or API_ALLOW_UNAUTHENTICATED=true if something else guards it`,
+    });
   }
   const natsAuth = (['NATS_CREDS', 'NATS_NKEY', 'NATS_TOKEN', 'NATS_USER'] as const).filter((k) => c[k] !== undefined);
   if (natsAuth.length > 1) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
@@ -63,5 +63,93 @@ describe('npm start with a port already taken', () => {
       probe.once('error', reject);
       probe.listen(temporal, '127.0.0.1', () => probe.close(() => resolve()));
     });
+  });
+});
+
+/** Inodes of the sockets the processes of this tree hold open. */
+function socketInodes(rootPid: number): Set<string> {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const inodes = new Set<string>();
+  const visit = (pid: number) => {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m?.[1]) inodes.add(m[1]);
+      }
+    } catch {
+      // gone meanwhile
+    }
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  visit(rootPid);
+  return inodes;
+}
+
+/** The listening TCP sockets among these inodes, as address:port (IPv4 and IPv6). */
+function listeningAddresses(inodes: Set<string>): string[] {
+  const out: string[] = [];
+  for (const [file, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]] as const) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      const [local, state, inode] = [f[1], f[3], f[9]];
+      if (!local || state !== '0A' || !inode || !inodes.has(inode)) continue;
+      const [hex, port] = local.split(':');
+      const address = v6 ? ipv6(hex ?? '') : (hex?.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)).join('.');
+      out.push(`${address}:${parseInt(port ?? '0', 16)}`);
+    }
+  }
+  return out;
+}
+
+function ipv6(hex: string): string {
+  // /proc prints four little-endian 32-bit words.
+  const words = (hex.match(/.{8}/g) ?? []).map((w) => (w.match(/../g) ?? []).reverse().join(''));
+  const groups = words.join('').match(/.{4}/g) ?? [];
+  return groups.map((g) => parseInt(g, 16).toString(16)).join(':');
+}
+
+describe('npm start', () => {
+  it('listens on loopback only: Temporal (gRPC, Web UI and its other ports), NATS and the API', { timeout: 180_000 }, async () => {
+    const [temporal, ui, nats, api] = await freePorts(4);
+    const dataDir = join(testEnv.runDir, `stack-loopback-${uniqueSuffix()}`);
+    mkdirSync(dataDir, { recursive: true });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'stack.ts')], {
+      cwd: root,
+      env: { PATH: process.env.PATH, TEMPORAL_PORT: String(temporal), TEMPORAL_UI_PORT: String(ui), NATS_PORT: String(nats), API_PORT: String(api), HADES_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the stack did not start:\n${output}`)), 150_000);
+        const onData = (d: Buffer) => {
+          output += d.toString();
+          if (output.includes('Hades is running')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        child.once('exit', () => reject(new Error(`the stack exited:\n${output}`)));
+      });
+      const listening = listeningAddresses(socketInodes(child.pid ?? 0));
+      for (const port of [temporal, ui, nats, api]) assert.ok(listening.some((a) => a.endsWith(`:${port}`)), `something listens on ${port}: ${listening.join(', ')}`);
+      const open = listening.filter((a) => !a.startsWith('127.') && !a.startsWith('0:0:0:0:0:0:0:1:'));
+      assert.deepEqual(open, [], `listening beyond loopback: ${open.join(', ')}`);
+    } finally {
+      child.kill('SIGINT');
+      await exited;
+    }
   });
 });

@@ -63,3 +63,25 @@ describe('Kubernetes settings', () => {
     });
   });
 });
+
+describe('the API beyond loopback', () => {
+  it('listens on loopback by default', () => {
+    assert.equal(parseConfig({}).API_HOST, '127.0.0.1');
+  });
+
+  it('refuses to listen beyond loopback without AUTH_KEY, naming both ways out', () => {
+    for (const host of ['0.0.0.0', '::', '10.1.2.3']) {
+      assert.throws(
+        () => parseConfig({ API_HOST: host }),
+        (err: unknown) => err instanceof ConfigError && /API_HOST/.test(err.message) && /AUTH_KEY/.test(err.message) && /API_ALLOW_UNAUTHENTICATED/.test(err.message),
+        host,
+      );
+    }
+  });
+
+  it('listens beyond loopback with AUTH_KEY, or when the operator says so explicitly', () => {
+    assert.equal(parseConfig({ API_HOST: '0.0.0.0', AUTH_KEY: 'k' }).API_HOST, '0.0.0.0');
+    assert.equal(parseConfig({ API_HOST: '0.0.0.0', API_ALLOW_UNAUTHENTICATED: 'true' }).API_HOST, '0.0.0.0');
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', 'localhost']) assert.equal(parseConfig({ API_HOST: host }).API_HOST, host);
+  });
+});
