@@ -17,3 +17,18 @@ export function statusCodeOf(err: unknown): number | undefined {
   }
   return undefined;
 }
+
+/** The gRPC status code of a Temporal client error (on the error or its cause). */
+export function grpcCodeOf(err: unknown): number | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = e?.cause?.code ?? e?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** A workflow start Temporal refuses for good (INVALID_ARGUMENT): retrying cannot help. */
+export class StartRefusedError extends Error {
+  override name = 'StartRefused';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

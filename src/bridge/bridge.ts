@@ -1,6 +1,6 @@
 import { headers as natsHeaders, millis } from 'nats';
 import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
-import { coerceError } from '../errors';
+import { coerceError, StartRefusedError } from '../errors';
 import type { JobSpec } from '../job';
 import { ensureDeadLetters, ensureJobQueue, submittedAtHeader } from '../queue/jobQueue';
 import type { StartedIds } from '../queue/jobQueue';
@@ -51,6 +51,23 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   const messages: ConsumerMessages = await consumer.consume({ max_messages: parallel });
   const inFlight = new Set<Promise<void>>();
 
+  /** Never silently dropped: the message and its reason go to the dead-letter stream first. */
+  async function deadLetter(msg: JsMsg, reason: string): Promise<void> {
+    const h = natsHeaders();
+    h.set('Hades-Reason', reason.slice(0, 1000).replace(/[\r\n]/g, ' '));
+    h.set('Hades-Original-Subject', msg.subject);
+    h.set('Hades-Original-Sequence', String(msg.info.streamSequence));
+    try {
+      await js.publish(deadLetters.subject, msg.data, { headers: h });
+    } catch (err) {
+      deps.log.error('dead-letter publish failed; will retry', { error: coerceError(err).message });
+      msg.nak(retry(msg.info.deliveryCount));
+      return;
+    }
+    deps.log.warn('submission rejected to dead letters', { reason, seq: msg.info.streamSequence });
+    msg.term(reason.slice(0, 200));
+  }
+
   async function handle(msg: JsMsg): Promise<void> {
     const intake = readSubmission({
       data: msg.data,
@@ -60,23 +77,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
       streamSequence: msg.info.streamSequence,
       timestampMs: millis(msg.info.timestampNanos),
     }, deps.allowedNetworks ? { allowedNetworks: deps.allowedNetworks } : {});
-    if (!intake.ok) {
-      // Never silently dropped: the message and its reason go to the dead-letter stream first.
-      const h = natsHeaders();
-      h.set('Hades-Reason', intake.reason.slice(0, 1000).replace(/[\r\n]/g, ' '));
-      h.set('Hades-Original-Subject', msg.subject);
-      h.set('Hades-Original-Sequence', String(msg.info.streamSequence));
-      try {
-        await js.publish(deadLetters.subject, msg.data, { headers: h });
-      } catch (err) {
-        deps.log.error('dead-letter publish failed; will retry', { error: coerceError(err).message });
-        msg.nak(retry(msg.info.deliveryCount));
-        return;
-      }
-      deps.log.warn('submission rejected to dead letters', { reason: intake.reason, seq: msg.info.streamSequence });
-      msg.term(intake.reason.slice(0, 200));
-      return;
-    }
+    if (!intake.ok) return deadLetter(msg, intake.reason);
     const id = intake.spec.id;
     try {
       if (deps.started && (await deps.started.has(id))) {
@@ -89,6 +90,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
       }
       await msg.ackAck();
     } catch (err) {
+      if (err instanceof StartRefusedError) return deadLetter(msg, `refused by Temporal: ${err.message}`);
       deps.log.warn('workflow start failed; message will be redelivered', { job: id, error: coerceError(err).message, delivery: msg.info.deliveryCount });
       msg.nak(retry(msg.info.deliveryCount));
     }

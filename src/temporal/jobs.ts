@@ -7,6 +7,17 @@ import type { BuildJobInput, CallbackPolicy, HostPinning } from '../workflows/bu
 import { memoKeys } from '../workflows/memo';
 import { jobSearchAttributes } from '../workflows/searchAttributes';
 import { jobView } from './jobView';
+import { coerceError, grpcCodeOf, StartRefusedError } from '../errors';
+
+const GRPC_INVALID_ARGUMENT = 3;
+
+/** What the server said: gRPC's details sit on the client error's cause. */
+function grpcDetails(err: unknown): string {
+  const cause = (err as { cause?: { details?: unknown; message?: unknown } }).cause;
+  const details = typeof cause?.details === 'string' && cause.details ? cause.details : typeof cause?.message === 'string' ? cause.message : '';
+  const message = coerceError(err).message;
+  return details ? `${message}: ${details}` : message;
+}
 
 export const workflowType = 'buildJob';
 
@@ -59,6 +70,8 @@ export async function startJob(client: Client, spec: JobSpec, options: StartJobO
   } catch (err) {
     // A closed run of this id exists: the job ran already, and must not run again.
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    // INVALID_ARGUMENT (an unregistered search attribute, input over the server's limits): final.
+    if (grpcCodeOf(err) === GRPC_INVALID_ARGUMENT) throw new StartRefusedError(grpcDetails(err), { cause: err });
     throw err;
   }
 }

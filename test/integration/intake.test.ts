@@ -10,6 +10,7 @@ import type { TestStack } from '../helpers/stack';
 import { startTestStack, useTestStack } from '../helpers/stack';
 import { activityAttempts, runsOf } from '../helpers/temporal';
 import { images } from '../helpers/testEnv';
+import { msToTs } from '@temporalio/common/lib/time';
 import type { JobState } from '../../src/job';
 
 const job = (name: string) => ({ name, steps: [{ id: 1, name: 'hi', image: images.busybox, script: 'echo ran' }] });
@@ -138,6 +139,41 @@ describe('200 jobs queued while no bridge runs', () => {
       await assertNoLeaks(ids);
     } finally {
       for (const o of others.reverse()) await o.stop();
+      await api.stop();
+    }
+  });
+});
+
+describe('a start that Temporal refuses for good', () => {
+  it('goes to the dead letters with its reason instead of being retried forever', async () => {
+    // A namespace without Hades's search attributes: every start is INVALID_ARGUMENT.
+    const api = await startTestStack({ HADES_ROLES: 'api' });
+    let bridge: TestStack | undefined;
+    try {
+      const namespace = `no-attributes-${randomUUID().slice(0, 8)}`;
+      await api.client.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+      const res = await request<{ job_id: string }>(`${api.apiUrl}/build`, { method: 'POST', json: { name: 'refused', steps: [{ image: images.busybox, script: 'true' }] } });
+      assert.equal(res.status, 200);
+      // The new namespace takes a moment to be known everywhere; until then starts fail as "not found" and are retried.
+      bridge = await startTestStack({ ...api.env, HADES_ROLES: 'bridge', TEMPORAL_NAMESPACE: namespace, BRIDGE_RETRY_MAX_SECONDS: '1' });
+      const stream = `${api.config.NATS_JOB_STREAM}_DEAD`;
+      const dead = await until(
+        'the job in the dead letters',
+        () =>
+          withNats(api.config.NATS_URL, async (nc) => {
+            const jsm = await nc.jetstreamManager();
+            const info = await jsm.streams.info(stream).catch(() => undefined);
+            if (!info || info.state.messages < 1) return undefined;
+            return jsm.streams.getMessage(stream, { seq: info.state.first_seq });
+          }),
+        90_000,
+        250,
+      );
+      assert.match(dead.header.get('Hades-Reason'), /refused by Temporal.*search attribute/i);
+      const s = await consumerState(api.config);
+      assert.deepEqual([s.pending, s.ackPending], [0, 0], 'terminated, not redelivered');
+    } finally {
+      await bridge?.stop();
       await api.stop();
     }
   });
