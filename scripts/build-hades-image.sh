@@ -52,7 +52,8 @@ build_base() {
   local root="$work/root"
   [ "$(id -u)" = 0 ] || die "building the base image $base needs root (debootstrap); or set HADES_BASE_IMAGE"
   if ! command -v debootstrap >/dev/null; then
-    say "apt-get install debootstrap"
+    say "apt-get update; apt-get install debootstrap"
+    apt-get update -qq >/dev/null || die "apt-get update failed"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null || die "apt-get install debootstrap failed"
   fi
   say "building $base: debootstrap minbase bookworm (a minute or two)"

