@@ -30,6 +30,12 @@ export interface Bridge {
   stop(): Promise<void>;
 }
 
+/** A stand-in that yields nothing, so the loop waits and tries again. */
+function emptyMessages(): ConsumerMessages {
+  const none = { stop: () => undefined, [Symbol.asyncIterator]: async function* () {} };
+  return none as unknown as ConsumerMessages;
+}
+
 /** Redelivery delay after a failed start (Temporal unreachable): grows with each delivery, capped. */
 export function retryDelayMs(deliveryCount: number, maxMs = 30_000): number {
   return Math.min(maxMs, 500 * 2 ** Math.max(0, Math.min(30, deliveryCount - 1)));
@@ -46,9 +52,13 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   const retry = (count: number) => retryDelayMs(count, deps.retryMaxMs);
   const deadLetters = await ensureDeadLetters(jsm, deps.names, deps.settings?.replicas);
   const js = deps.nc.jetstream(jetStreamOptions);
-  const consumer = await js.consumers.get(deps.names.stream, deps.names.consumer);
   const parallel = deps.parallel ?? 8;
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: parallel });
+  const consume = async (): Promise<ConsumerMessages> => {
+    const consumer = await js.consumers.get(deps.names.stream, deps.names.consumer);
+    // A deleted consumer or stream ends the iteration (by default nats.js pulls on in silence).
+    return consumer.consume({ max_messages: parallel, abort_on_missing_resource: true });
+  };
+  let messages: ConsumerMessages = await consume();
   const inFlight = new Set<Promise<void>>();
 
   /** Never silently dropped: the message and its reason go to the dead-letter stream first. */
@@ -97,8 +107,9 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   }
 
   let stopping = false;
-  const loop = (async () => {
-    for await (const msg of messages) {
+  let wake = () => undefined as void;
+  const drain = async (current: ConsumerMessages) => {
+    for await (const msg of current) {
       // Stopping: what was pulled but not begun goes back at once, for another replica.
       if (stopping) {
         msg.nak();
@@ -109,6 +120,37 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
       void p.finally(() => inFlight.delete(p));
       if (inFlight.size >= parallel) await Promise.race(inFlight);
     }
+  };
+  // The consumer can stop delivering (deleted, its stream recreated, a lost heartbeat): that is
+  // logged, and the queue and consumer are made again and consumed, with a growing pause.
+  const loop = (async () => {
+    for (let failures = 0; ; failures++) {
+      let reason = 'the consumer stopped delivering';
+      try {
+        await drain(messages);
+      } catch (err) {
+        reason = coerceError(err).message;
+      }
+      if (stopping) return;
+      const delay = retryDelayMs(failures + 1, deps.retryMaxMs);
+      deps.log.error('the job consumer ended; consuming again', { reason, retryInMs: delay });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      if (stopping) return;
+      try {
+        await ensureJobQueue(jsm, deps.names, deps.settings);
+        messages = await consume();
+        failures = -1;
+      } catch (err) {
+        deps.log.error('consuming again failed; will retry', { error: coerceError(err).message });
+        messages = emptyMessages();
+      }
+    }
   })();
 
   return {
@@ -116,6 +158,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     async stop() {
       stopping = true;
       messages.stop();
+      wake();
       await loop.catch(() => undefined);
       await Promise.allSettled(inFlight);
     },

@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { State, WorkerOptions } from '@temporalio/worker';
+import { IllegalStateError } from '@temporalio/common';
 import { createActivities } from '../activities/createActivities';
 import { createDockerExecutor } from '../activities/docker/dockerExecutor';
 import type { Executor } from '../activities/executor';
@@ -126,8 +127,9 @@ export async function connectWorker(config: TemporalConnectionConfig & Pick<Conf
     runtimeInstalled = true;
     try {
       Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
-    } catch {
-      // Installed already (another worker in this process): keep it.
+    } catch (err) {
+      // Installed already (another worker in this process): keep it. Anything else is real.
+      if (!(err instanceof IllegalStateError)) throw err;
     }
   }
   return NativeConnection.connect(temporalConnectionOptions(config));

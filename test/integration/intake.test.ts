@@ -178,3 +178,20 @@ describe('a start that Temporal refuses for good', () => {
     }
   });
 });
+
+describe('the bridge consumer deleted under a running bridge', () => {
+  it('is noticed and made again: jobs submitted afterwards still run', async () => {
+    const stack = await startTestStack({ HADES_ROLES: 'api,bridge,worker' });
+    try {
+      await withNats(stack.config.NATS_URL, async (nc) => {
+        await (await nc.jetstreamManager()).consumers.delete(stack.config.NATS_JOB_STREAM, stack.config.NATS_CONSUMER);
+      });
+      const res = await request<{ job_id: string }>(`${stack.apiUrl}/build`, { method: 'POST', json: job('after the consumer was deleted') });
+      assert.equal(res.status, 200);
+      assert.equal((await waitForEnd(stack.apiUrl, res.body.job_id, 90_000)).status, 'Succeeded');
+      await assertNoLeaks([res.body.job_id]);
+    } finally {
+      await stack.stop();
+    }
+  });
+});

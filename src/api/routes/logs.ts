@@ -69,7 +69,17 @@ async function streamLogs(deps: ApiDeps, first: JobState, req: Request, res: Res
     const newest = await deps.logs.lastBatch(first.id);
     if (!newest || sameBatch(newest, last)) finish(job);
   };
-  const poll = setInterval(() => void check().catch(() => undefined), deps.followPollMs ?? 1000);
+  // A failing check (Temporal away) is logged once per stream; the next poll tries again.
+  let checkFailed = false;
+  const poll = setInterval(
+    () =>
+      void check().catch((err: unknown) => {
+        if (checkFailed) return;
+        checkFailed = true;
+        deps.logError?.(err);
+      }),
+    deps.followPollMs ?? 1000,
+  );
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
   try {
     await check();
