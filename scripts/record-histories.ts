@@ -1,35 +1,48 @@
-// `npm run record-histories`: runs one passing and one failing job on a throw-away Temporal and
-// NATS, and writes their workflow histories to test/replay/histories/ for the replay test.
-// Re-record after a deliberate, versioned change to the workflow; never to make replay pass.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// `npm run record-histories`: runs a job down every path the workflow has, on a throw-away
+// Temporal and NATS, and writes each workflow history to test/replay/histories/ for the replay
+// test. Histories already there are kept (they prove that today's code replays what older code
+// recorded); `-- --force` records all anew, only after a deliberate, versioned change to the
+// workflow, never to make replay pass.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { execFileSync } from 'node:child_process';
 import { parseConfig } from '../src/config';
 import { runHades } from '../src/main/run';
+import type { Running } from '../src/main/run';
 import { freePorts, killOnExit, tracked, projectRoot, startNats, startTemporal } from './services';
 import type { Service } from './services';
 
 const image = process.env.HADES_TEST_BUSYBOX_IMAGE ?? 'hades-test/busybox:1';
-const jobs = {
-  succeeded: {
-    id: '11111111-1111-4111-8111-111111111111',
-    name: 'replay: passing job',
-    metadata: { GLOBAL: 'test' },
-    steps: [
-      { id: 1, name: 'write', image, script: 'echo one > /shared/out.txt' },
-      { id: 2, name: 'print', image, script: 'cat /shared/out.txt' },
-    ],
-  },
-  failed: {
-    id: '22222222-2222-4222-8222-222222222222',
-    name: 'replay: failing job',
-    steps: [
-      { id: 1, name: 'fails', image, script: 'exit 3' },
-      { id: 2, name: 'skipped', image, script: 'true' },
-    ],
-  },
-};
+
+interface Scenario {
+  id: string;
+  job: Record<string, unknown>;
+  /** Which Hades takes it: the plain one, or the one that pins jobs to a host. */
+  on?: 'pinned';
+  /** Something to do while it runs (cancel it, keep the worker busy first). */
+  during?: (ctx: { api: string; id: string }) => Promise<void>;
+  /** Submitted (and left running) before this one, on the same Hades. */
+  before?: Record<string, unknown>;
+}
+
+const steps = (...scripts: string[]) => scripts.map((script, i) => ({ id: i + 1, name: `step ${i + 1}`, image, script }));
+
+async function post(url: string, body?: unknown): Promise<Response> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+  if (!res.ok && res.status !== 202) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
+  return res;
+}
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 async function main(): Promise<void> {
   const dir = join(projectRoot, '.hades', 'record');
@@ -38,35 +51,98 @@ async function main(): Promise<void> {
   killOnExit(services);
   const [tPort, nPort] = await freePorts(2);
   await Promise.all([tracked(services, startTemporal({ port: tPort, logDir: dir })), tracked(services, startNats({ port: nPort, storeDir: join(dir, 'nats'), logDir: dir }))]);
-  const config = parseConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${tPort}`, NATS_URL: `nats://127.0.0.1:${nPort}`, API_PORT: '0', API_HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
-  const hades = await runHades(config);
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+
+  // A callback receiver that fails twice, then takes it: the delivery is retried.
+  let callbackCalls = 0;
+  const receiver = createServer((_req, res) => {
+    callbackCalls++;
+    res.statusCode = callbackCalls <= 2 ? 503 : 200;
+    res.end();
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+
+  const base = { TEMPORAL_ADDRESS: `127.0.0.1:${tPort}`, NATS_URL: `nats://127.0.0.1:${nPort}`, API_PORT: '0', API_HOST: '127.0.0.1', LOG_LEVEL: 'warn', CALLBACK_INITIAL_INTERVAL_SECONDS: '1' };
+  // Aging after 1 s, so a step kept waiting by a busy worker takes the aged path.
+  const plain = await runHades(parseConfig({ ...base, PRIORITY_AGING_SECONDS: '1' }));
+  const pinned = await runHades(
+    parseConfig({
+      ...base,
+      PIN_JOBS_TO_HOST: 'true',
+      HADES_HOST_ID: 'recorder',
+      TEMPORAL_TASK_QUEUE: 'hades-pinned',
+      NATS_JOB_STREAM: 'PINNED_JOBS',
+      NATS_JOB_SUBJECT_PREFIX: 'pinned.jobs',
+      NATS_CONSUMER: 'pinned-bridge',
+      NATS_SUBMISSIONS_BUCKET: 'PINNED_SUBMISSIONS',
+      NATS_STARTED_BUCKET: 'PINNED_STARTED',
+    }),
+  );
+  const apiOf = (r: Running) => `http://127.0.0.1:${r.apiPort ?? 0}`;
+  const connection = await Connection.connect({ address: base.TEMPORAL_ADDRESS });
   const client = new Client({ connection });
+
+  const cancelOnceRunning = async ({ api, id }: { api: string; id: string }) => {
+    await until('the step to run', async () => {
+      const job = (await (await fetch(`${api}/jobs/${id}`)).json()) as { steps?: { status: string }[] };
+      return job.steps?.[0]?.status === 'Running';
+    });
+    await post(`${api}/jobs/${id}/cancel`);
+  };
+
+  const scenarios: Record<string, Scenario> = {
+    succeeded: { id: '11111111-1111-4111-8111-111111111111', job: { name: 'replay: passing job', metadata: { GLOBAL: 'test' }, steps: steps('echo one > /shared/out.txt', 'cat /shared/out.txt') } },
+    failed: { id: '22222222-2222-4222-8222-222222222222', job: { name: 'replay: failing job', steps: steps('exit 3', 'true') } },
+    'continue-on-error': {
+      id: '33333333-3333-4333-8333-333333333333',
+      job: { name: 'replay: continue_on_error', steps: [{ ...steps('exit 1')[0], continue_on_error: true }, { ...steps('true', 'echo after')[1] }] },
+    },
+    'step-timeout': { id: '44444444-4444-4444-8444-444444444444', job: { name: 'replay: step timeout', steps: [{ ...steps('sleep 30')[0], timeout_seconds: 1 }] } },
+    'job-timeout': { id: '55555555-5555-4555-8555-555555555555', job: { name: 'replay: job timeout', timeout_seconds: 2, steps: steps('sleep 30', 'true') } },
+    'cancelled-during-step': { id: '66666666-6666-4666-8666-666666666666', job: { name: 'replay: cancelled', steps: steps('sleep 30', 'true') }, during: cancelOnceRunning },
+    'callback-after-retries': { id: '77777777-7777-4777-8777-777777777777', job: { name: 'replay: callback', callback_url: callbackUrl, steps: steps('true') } },
+    'aged-priority': {
+      id: '88888888-8888-4888-8888-888888888888',
+      // The worker (CONCURRENCY 1) is busy for 4 s with the job before: this one's step ages.
+      before: { id: '88888888-0000-4888-8888-888888888888', name: 'replay: keeps the worker busy', steps: steps('sleep 4') },
+      job: { name: 'replay: aged priority', priority: 1, steps: steps('true') },
+    },
+    'pinned-to-host': { id: '99999999-9999-4999-8999-999999999999', on: 'pinned', job: { name: 'replay: pinned to a host', steps: steps('echo x > /shared/x', 'cat /shared/x') } },
+  };
+
   try {
     const outDir = join(projectRoot, 'test', 'replay', 'histories');
     mkdirSync(outDir, { recursive: true });
-    for (const [name, job] of Object.entries(jobs)) {
-      const res = await fetch(`http://127.0.0.1:${hades.apiPort}/build`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(job) });
-      if (!res.ok) throw new Error(`submit ${name}: ${res.status} ${await res.text()}`);
-      const handle = client.workflow.getHandle(job.id);
-      for (let i = 0; i < 300; i++) {
-        try {
-          await handle.result();
-          break;
-        } catch (err) {
-          if ((err as Error).name !== 'WorkflowNotFoundError') break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
+    for (const [name, s] of Object.entries(scenarios)) {
+      // A history recorded before stays (it holds what older code wrote); --force records anew.
+      if (existsSync(join(outDir, `${name}.json`)) && !process.argv.includes('--force')) {
+        console.log(`kept ${name} (recorded before)`);
+        continue;
       }
+      const api = apiOf(s.on === 'pinned' ? pinned : plain);
+      if (s.before) await post(`${api}/build`, s.before);
+      await post(`${api}/build`, { ...s.job, id: s.id });
+      await s.during?.({ api, id: s.id });
+      const handle = client.workflow.getHandle(s.id);
+      await until(`${name} to end`, async () => {
+        try {
+          const d = await handle.describe();
+          return d.status.name !== 'RUNNING';
+        } catch {
+          return false;
+        }
+      }, 120_000);
       // The CLI's JSON export is the format replay (historyFromJSON) reads.
-      const json = execFileSync(join(projectRoot, '.tools', 'venv', 'bin', 'temporal'), ['workflow', 'show', '--address', config.TEMPORAL_ADDRESS, '-w', job.id, '-o', 'json'], { encoding: 'utf8' });
+      const json = execFileSync(join(projectRoot, '.tools', 'venv', 'bin', 'temporal'), ['workflow', 'show', '--address', base.TEMPORAL_ADDRESS, '-w', s.id, '-o', 'json'], { encoding: 'utf8' });
       const history = JSON.parse(json) as { events: unknown[] };
       writeFileSync(join(outDir, `${name}.json`), JSON.stringify(history, null, 2) + '\n');
       console.log(`recorded ${name}: ${history.events.length} events`);
     }
   } finally {
-    await hades.stop();
+    await pinned.stop();
+    await plain.stop();
     await connection.close();
+    receiver.close();
     await Promise.allSettled(services.map((s) => s.stop()));
   }
 }

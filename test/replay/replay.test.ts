@@ -10,8 +10,23 @@ import { testEnv } from '../helpers/testEnv';
 const dir = join(__dirname, 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
-it('has recorded histories to replay (one passing, one failing job)', () => {
-  assert.deepEqual(files.sort(), ['failed.json', 'succeeded.json']);
+// Every path the workflow has: a change that breaks replay of any of them fails CI. (Two paths
+// leave no history of their own: a job cancelled before its start never gets a workflow, and a
+// step re-attached after a worker crash records only its last attempt, as a retried step does.)
+const paths = [
+  'succeeded',
+  'failed',
+  'continue-on-error',
+  'step-timeout',
+  'job-timeout',
+  'cancelled-during-step',
+  'callback-after-retries',
+  'aged-priority',
+  'pinned-to-host',
+];
+
+it('has a recorded history for every path of the workflow', () => {
+  assert.deepEqual(files.sort(), paths.map((p) => `${p}.json`).sort());
 });
 
 it('replays every recorded history without non-determinism', async () => {
