@@ -115,6 +115,10 @@ export const configSchema = z.object({
   DOCKER_PULL_POLICY: z.enum(['if-not-present', 'always']).default('if-not-present'),
   DOCKER_PULL_TIMEOUT_SECONDS: positiveInt.default(300),
   DOCKER_CLEANUP: bool.default(true),
+  // Each worker looks this often for containers and volumes of jobs whose workflow no longer
+  // runs (terminated; cleanup out of retries) and older than the grace, and removes them.
+  REAPER_INTERVAL_SECONDS: positiveInt.default(300),
+  REAPER_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(60),
   DOCKER_CPU_LIMIT: z.coerce.number().positive().optional(),
   DOCKER_MEMORY_LIMIT: size.optional(),
 

@@ -37,4 +37,6 @@ export interface Executor {
   cleanupJob(jobId: string): Promise<void>;
   /** The jobs that have a container here now (any state): what occupies this host. */
   activeJobs?(): Promise<Set<string>>;
+  /** Every job with a container or volume here, and when the oldest of them was made (ms). */
+  leftovers?(): Promise<Map<string, number>>;
 }

@@ -5,4 +5,6 @@ export const labels = {
   managed: 'io.hades.managed',
   job: 'io.hades.job',
   step: 'io.hades.step',
+  /** Which Hades made it (namespace/task queue): the reaper touches only its own. */
+  owner: 'io.hades.owner',
 } as const;

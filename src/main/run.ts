@@ -1,5 +1,6 @@
 import { connect } from 'nats';
 import type { NatsConnection } from 'nats';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app';
 import { listen } from '../api/httpServer';
@@ -17,7 +18,8 @@ import { connectTemporal } from '../temporal/connect';
 import { createJobStore } from '../temporal/jobStore';
 import { startJob } from '../temporal/jobs';
 import { bridgeLog, createLogger } from './logger';
-import { connectWorker, createHadesWorker } from './worker';
+import { connectWorker, createExecutor, createHadesWorker } from './worker';
+import { startReaper } from './reaper';
 import { natsConnectionOptions } from './natsOptions';
 import { superviseWorker } from './workerSupervisor';
 import type { WorkflowSource } from './worker';
@@ -95,6 +97,29 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         }
       }, log.child({ role: 'worker' }));
       stops.push(() => supervised.stop());
+      if (config.DOCKER_CLEANUP) {
+        const executor = await createExecutor(config);
+        if (executor.leftovers) {
+          temporal ??= await connectTemporal(config);
+          const tc = temporal.connection;
+          if (!roles.has('api') && !roles.has('bridge')) stops.push(() => tc.close());
+          const client = temporal.client;
+          const reaper = startReaper({
+            executor,
+            isRunning: async (jobId) => {
+              try {
+                return (await client.workflow.getHandle(jobId).describe()).status.name === 'RUNNING';
+              } catch (err) {
+                return !(err instanceof WorkflowNotFoundError);
+              }
+            },
+            intervalMs: config.REAPER_INTERVAL_SECONDS * 1000,
+            graceMs: config.REAPER_GRACE_SECONDS * 1000,
+            log: log.child({ role: 'reaper' }),
+          });
+          stops.push(() => reaper.stop());
+        }
+      }
       log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, concurrency: config.CONCURRENCY, executor: config.HADES_EXECUTOR }, 'worker running');
     }
 

@@ -38,7 +38,12 @@ export async function createExecutor(config: Config): Promise<Executor> {
       ...(config.K8S_NETWORKLESS_RUNTIME_CLASS !== undefined && { networklessRuntimeClass: config.K8S_NETWORKLESS_RUNTIME_CLASS }),
     });
   }
-  return createDockerExecutor({ ...limits, docker: dockerClient(config.DOCKER_HOST), cleanup: config.DOCKER_CLEANUP });
+  return createDockerExecutor({ ...limits, docker: dockerClient(config.DOCKER_HOST), cleanup: config.DOCKER_CLEANUP, owner: ownerOf(config) });
+}
+
+/** What marks this Hades's containers and volumes (its namespace and task queue). */
+export function ownerOf(config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE'>): string {
+  return `${config.TEMPORAL_NAMESPACE}.${config.TEMPORAL_TASK_QUEUE}`;
 }
 
 export function dockerClient(host: string | undefined): Docker {

@@ -7,9 +7,15 @@ import { containerName, labels, volumeName } from './names';
 export interface ContainerDefaults extends StepCaps {
   /** The command a script is handed to, like Hades's DOCKER_SCRIPT_EXECUTOR (`/bin/sh -c`). */
   scriptExecutor: string[];
+  /** The `io.hades.owner` label: which Hades made the container and volume. */
+  owner?: string;
 }
 
 export const sharedDir = '/shared';
+
+function ownLabels(jobId: string, owner: string | undefined): Record<string, string> {
+  return { [labels.managed]: 'true', [labels.job]: jobId, ...(owner !== undefined && { [labels.owner]: owner }) };
+}
 
 /** Docker's create options for a step: pure, so what a step gets is testable without Docker. */
 export function containerSpec(run: StepRun, defaults: ContainerDefaults): Docker.ContainerCreateOptions {
@@ -23,7 +29,7 @@ export function containerSpec(run: StepRun, defaults: ContainerDefaults): Docker
         Type: 'volume',
         Source: volumeName(run.jobId),
         Target: sharedDir,
-        VolumeOptions: { NoCopy: false, Labels: { [labels.managed]: 'true', [labels.job]: run.jobId }, DriverConfig: { Name: 'local', Options: {} } },
+        VolumeOptions: { NoCopy: false, Labels: ownLabels(run.jobId, defaults.owner), DriverConfig: { Name: 'local', Options: {} } },
       },
     ],
     // A step must not gain privileges through setuid binaries; no Docker socket is mounted.
@@ -39,7 +45,7 @@ export function containerSpec(run: StepRun, defaults: ContainerDefaults): Docker
     Image: step.image,
     Env: envList(run.env),
     WorkingDir: sharedDir,
-    Labels: { [labels.managed]: 'true', [labels.job]: run.jobId, [labels.step]: String(step.index) },
+    Labels: { ...ownLabels(run.jobId, defaults.owner), [labels.step]: String(step.index) },
     Tty: false,
     AttachStdin: false,
     OpenStdin: false,
