@@ -42,6 +42,10 @@ export const configSchema = z.object({
   // The API may listen beyond loopback with no AUTH_KEY: only where something else guards it
   // (a port published on 127.0.0.1 only, an authenticating proxy, a private network).
   API_ALLOW_UNAUTHENTICATED: bool.default(false),
+  // A process without the api role serves GET /metrics here (its own: a worker's steps and
+  // jobs, a bridge's starts); unset: none. On METRICS_HOST, loopback unless told otherwise.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   AUTH_KEY: z.string().optional(),
   CONCURRENCY: positiveInt.default(1),
 

@@ -20,6 +20,7 @@ import { startJob } from '../temporal/jobs';
 import { bridgeLog, createLogger } from './logger';
 import { connectWorker, createExecutor, createHadesWorker } from './worker';
 import { startReaper } from './reaper';
+import { serveMetrics } from './metricsServer';
 import { natsConnectionOptions } from './natsOptions';
 import { superviseWorker } from './workerSupervisor';
 import type { WorkflowSource } from './worker';
@@ -192,6 +193,12 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         await closed;
       });
       log.info({ port: apiPort }, 'api listening');
+    }
+
+    if (!roles.has('api') && config.METRICS_PORT !== undefined) {
+      const served = await serveMetrics(metrics, config.METRICS_PORT, config.METRICS_HOST);
+      stops.push(() => served.stop());
+      log.info({ port: served.port }, 'metrics listening');
     }
 
     return { ...(apiPort !== undefined && { apiPort }), stop: stopAll };

@@ -6,7 +6,10 @@ import { documentedRoutes } from '../../src/api/openapi';
 import { helloWorldJob } from '../fixtures/examples';
 import { request, waitForEnd } from '../helpers/http';
 import { submitJob } from '../helpers/jobs';
-import { useTestStack } from '../helpers/stack';
+import { startTestStack, useTestStack } from '../helpers/stack';
+import { freePorts } from '../../scripts/services';
+import { parseConfig } from '../../src/config';
+import { runHades } from '../../src/main/run';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -70,6 +73,26 @@ describe('GET /metrics', () => {
       /^hades_queue_depth 0$/m,
     ]) {
       assert.match(text, line);
+    }
+  });
+});
+
+describe('metrics of a process without the api role', () => {
+  it('a worker serves its own step and job metrics on METRICS_PORT', async () => {
+    const api = await startTestStack({ HADES_ROLES: 'api,bridge' });
+    const port = (await freePorts(1))[0] ?? 0;
+    const worker = await runHades(parseConfig({ ...api.env, HADES_ROLES: 'worker', METRICS_PORT: String(port) }));
+    try {
+      const id = await submitJob(api.apiUrl, helloWorldJob());
+      assert.equal((await waitForEnd(api.apiUrl, id)).status, 'Succeeded');
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      assert.match(text, /^hades_jobs_finished_total\{status="Succeeded"\} 1$/m);
+      assert.match(text, /^hades_step_duration_seconds_count\{status="Succeeded"\} 1$/m);
+    } finally {
+      await worker.stop();
+      await api.stop();
     }
   });
 });
