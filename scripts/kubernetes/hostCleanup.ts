@@ -1,10 +1,10 @@
 // What stop() undoes on the host, beyond its own processes: containers and shims of the cluster's
 // containerd, mounts under the state folder, the pod cgroups, the pod bridge and its veths,
 // kubelet's /var/log/containers links and the sysctls kubelet changes.
-import { existsSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, tryRun } from './processes';
-import { readdirSafe, readSafe } from './safeFs';
+import { readdirSafe, readSafe, subtree } from './safeFs';
 import { bridgeName } from './network';
 
 /** Set by kubelet (protectKernelDefaults: false) to its liking; put back as they were. */
@@ -51,21 +51,6 @@ function cgroupDirs(): string[] {
   }
   if (existsSync(join(cgroupFs, 'cgroup.controllers')) && existsSync(join(cgroupFs, podCgroup))) dirs.push(join(cgroupFs, podCgroup));
   return dirs;
-}
-
-/** Every folder below `dir`, deepest first. */
-function subtree(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSafe(dir)) {
-    const path = join(dir, entry);
-    try {
-      if (statSync(path).isDirectory()) out.push(...subtree(path));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  out.push(dir);
-  return out;
 }
 
 function podCgroupPids(): number[] {

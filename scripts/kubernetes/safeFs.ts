@@ -1,6 +1,7 @@
 // Reads of /proc, /sys and folders that other processes change under us: a vanished entry is
 // no error, just nothing.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 export function readdirSafe(dir: string): string[] {
   try {
@@ -16,4 +17,19 @@ export function readSafe(file: string): string {
   } catch {
     return '';
   }
+}
+
+/** Every folder below `dir`, deepest first (a folder that vanishes meanwhile is skipped). */
+export function subtree(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSafe(dir)) {
+    const path = join(dir, entry);
+    try {
+      if (statSync(path).isDirectory()) out.push(...subtree(path));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  out.push(dir);
+  return out;
 }

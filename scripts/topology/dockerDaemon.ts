@@ -4,14 +4,14 @@
 // containers have no way out of their bridge: it is for jobs that need no network. copyImages()
 // gives it images of the main daemon (no registry needed).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { basename, join, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import { launch, readyOrStopped, run, sleep, tryRun, waitUntil } from '../kubernetes/processes';
 import type { Proc } from '../kubernetes/processes';
 import { podCidr, serviceCidr } from '../kubernetes/network';
-import { readdirSafe, readSafe } from '../kubernetes/safeFs';
+import { readdirSafe, readSafe, subtree } from '../kubernetes/safeFs';
 import { projectRoot } from '../services';
 
 export interface SecondDockerdOptions {
@@ -168,21 +168,6 @@ function cgroupDirs(cgroupParent: string): string[] {
     .filter((d) => existsSync(d));
   if (existsSync(join(root, 'cgroup.controllers')) && existsSync(join(root, cgroupParent))) dirs.push(join(root, cgroupParent));
   return dirs;
-}
-
-/** Every folder below `dir`, deepest first. */
-function subtree(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSafe(dir)) {
-    const path = join(dir, entry);
-    try {
-      if (statSync(path).isDirectory()) out.push(...subtree(path));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  out.push(dir);
-  return out;
 }
 
 /** Programs of a Docker daemon that may outlive it; only these are killed by command line. */

@@ -14,6 +14,7 @@ import type { HadesProcess } from '../../helpers/hadesProcess';
 import { request, waitForEnd } from '../../helpers/http';
 import { submitJob, waitForLogLine } from '../../helpers/jobs';
 import { startTestStack, useTestStack } from '../../helpers/stack';
+import type { TestStack } from '../../helpers/stack';
 import { activityAttempts, lastFailureTypes } from '../../helpers/temporal';
 import { images } from '../../helpers/testEnv';
 
@@ -239,21 +240,10 @@ export function executorSuite(target: ExecutorTarget): void {
   });
 
   describe(`a worker killed after a step ended, before Temporal recorded it, on the ${target.name} executor`, () => {
-    let worker: HadesProcess | undefined;
-    let second: Running | undefined;
-    const jobIds: string[] = [];
-    let stop: (() => Promise<void>) | undefined;
-    after(async () => {
-      worker?.kill();
-      await second?.stop();
-      await stop?.();
-      await target.assertNoLeaks(jobIds);
-    });
+    const run = workerProcessRun(target);
 
     it('does not run the step again: the retry finds its ended container and takes its result', async () => {
-      const stack = await startTestStack({ ...target.overrides(), HADES_ROLES: 'api,bridge' });
-      stop = () => stack.stop();
-      worker = spawnHades({ ...stack.env, HADES_ROLES: 'worker', HADES_FAULT: 'worker-crash-after-step' });
+      const { stack, worker, jobIds } = await run.start({ HADES_FAULT: 'worker-crash-after-step' });
       const id = await submitJob(
         stack.apiUrl,
         {
@@ -267,7 +257,7 @@ export function executorSuite(target: ExecutorTarget): void {
         jobIds,
       );
       assert.equal((await worker.exited).signal, 'SIGKILL', 'the worker died after the step, as the fault says');
-      second = await runHades(parseConfig({ ...stack.env, HADES_ROLES: 'worker' }));
+      await run.secondWorker();
       const job = await waitForEnd(stack.apiUrl, id, 90_000);
       assert.equal(job.status, 'Succeeded', JSON.stringify(job));
       assert.equal(job.steps[1]?.outputTail?.trim(), '1', 'step 1 ran once');
@@ -278,21 +268,10 @@ export function executorSuite(target: ExecutorTarget): void {
   });
 
   describe(`a worker stopped (SIGTERM) with a step running past its grace time on the ${target.name} executor`, () => {
-    let worker: HadesProcess | undefined;
-    let second: Running | undefined;
-    const jobIds: string[] = [];
-    let stop: (() => Promise<void>) | undefined;
-    after(async () => {
-      worker?.kill();
-      await second?.stop();
-      await stop?.();
-      await target.assertNoLeaks(jobIds);
-    });
+    const run = workerProcessRun(target);
 
     it('hands the step back: it exits 0, and the next worker re-attaches to the same container', async () => {
-      const stack = await startTestStack({ ...target.overrides(), HADES_ROLES: 'api,bridge' });
-      stop = () => stack.stop();
-      worker = spawnHades({ ...stack.env, HADES_ROLES: 'worker', SHUTDOWN_GRACE_SECONDS: '1' });
+      const { stack, worker, jobIds } = await run.start({ SHUTDOWN_GRACE_SECONDS: '1' });
       const id = await submitJob(
         stack.apiUrl,
         {
@@ -310,7 +289,7 @@ export function executorSuite(target: ExecutorTarget): void {
       const exit = await worker.exited;
       assert.deepEqual(exit, { code: 0, signal: null }, worker.output().slice(-3000));
 
-      second = await runHades(parseConfig({ ...stack.env, HADES_ROLES: 'worker' }));
+      await run.secondWorker();
       const job = await waitForEnd(stack.apiUrl, id, 90_000);
       assert.equal(job.status, 'Succeeded', JSON.stringify(job));
       assert.equal(job.steps[0]?.outputTail, 'started\nfinished\n', 'the container ran on and was re-attached, not started again');
@@ -322,4 +301,33 @@ export function executorSuite(target: ExecutorTarget): void {
       await target.assertNoLeaks([id]);
     });
   });
+}
+
+/**
+ * A test stack (api, bridge) with its worker in a process of its own, started by `start`, and a
+ * second worker in this process once the first is gone; all of it stopped and checked for leaks
+ * after the suite.
+ */
+function workerProcessRun(target: ExecutorTarget) {
+  let stack: TestStack | undefined;
+  let worker: HadesProcess | undefined;
+  let second: Running | undefined;
+  const jobIds: string[] = [];
+  after(async () => {
+    worker?.kill();
+    await second?.stop();
+    await stack?.stop();
+    await target.assertNoLeaks(jobIds);
+  });
+  return {
+    async start(workerEnv: Record<string, string>) {
+      stack = await startTestStack({ ...target.overrides(), HADES_ROLES: 'api,bridge' });
+      worker = spawnHades({ ...stack.env, HADES_ROLES: 'worker', ...workerEnv });
+      return { stack, worker, jobIds };
+    },
+    async secondWorker() {
+      if (!stack) throw new Error('start first');
+      second = await runHades(parseConfig({ ...stack.env, HADES_ROLES: 'worker' }));
+    },
+  };
 }
