@@ -107,6 +107,8 @@ async function main(): Promise<void> {
       before: { id: '88888888-0000-4888-8888-888888888888', name: 'replay: keeps the worker busy', steps: steps('sleep 4') },
       job: { name: 'replay: aged priority', priority: 1, steps: steps('true') },
     },
+    // Since the 'service-task-queue' patch: the cleanup and the callback on <queue>.service.
+    'service-queue': { id: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', job: { name: 'replay: cleanup and callback on the service queue', callback_url: callbackUrl, steps: steps('true') } },
     'pinned-to-host': { id: '99999999-9999-4999-8999-999999999999', on: 'pinned', job: { name: 'replay: pinned to a host', steps: steps('echo x > /shared/x', 'cat /shared/x') } },
   };
 

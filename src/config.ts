@@ -48,6 +48,8 @@ export const configSchema = z.object({
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   AUTH_KEY: z.string().optional(),
   CONCURRENCY: positiveInt.default(1),
+  // Callbacks and cleanups a worker runs at once, apart from its steps (they never take a step's slot).
+  SERVICE_CONCURRENCY: positiveInt.default(20),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

@@ -95,29 +95,41 @@ export async function createHadesWorker(
     shutdownForceTime: config.SHUTDOWN_GRACE_SECONDS * 1000 + SHUTDOWN_FORCE_MARGIN_MS,
   };
   const shared = await Worker.create({ ...common, taskQueue: config.TEMPORAL_TASK_QUEUE, ...(options.workflows ?? workflowsSource), activities });
-  if (!hostQueue) return shared;
+  const { runStep, cleanupJob, sendCallback } = activities;
+  // Callbacks and cleanups on a queue of their own: they never take a step's slot.
+  const service = await Worker.create({
+    ...common,
+    taskQueue: serviceTaskQueue(config),
+    activities: { cleanupJob, sendCallback },
+    maxConcurrentActivityTaskExecutions: config.SERVICE_CONCURRENCY,
+  });
+  if (!hostQueue) return allWorkers([shared, service]);
   // Pinned jobs' steps and cleanup come through this host's queue, bounded by CONCURRENCY too.
-  const { runStep, cleanupJob } = activities;
   const own = await Worker.create({ ...common, taskQueue: hostQueue, activities: { runStep, cleanupJob } });
-  return bothWorkers(shared, own);
+  return allWorkers([shared, service, own]);
 }
 
-function bothWorkers(a: Worker, b: Worker): HadesWorker {
+/** Where callbacks and cleanups go (buildJob's serviceQueue). */
+export function serviceTaskQueue(config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>): string {
+  return `${config.TEMPORAL_TASK_QUEUE}.service`;
+}
+
+function allWorkers(workers: Worker[]): HadesWorker {
   return {
     async run() {
-      // One failing stops the other, so the pair fails (and is replaced) as one.
-      const runs = [a, b].map((w) =>
+      // One failing stops the others, so they fail (and are replaced) as one.
+      const runs = workers.map((w) =>
         w.run().catch((err: unknown) => {
-          for (const other of [a, b]) if (other.getState() === 'RUNNING') other.shutdown();
+          for (const other of workers) if (other.getState() === 'RUNNING') other.shutdown();
           throw err;
         }),
       );
       await Promise.all(runs);
     },
     shutdown() {
-      for (const w of [a, b]) if (w.getState() === 'RUNNING') w.shutdown();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     },
-    getState: () => (a.getState() === 'RUNNING' && b.getState() === 'RUNNING' ? 'RUNNING' : a.getState() === 'RUNNING' ? b.getState() : a.getState()),
+    getState: () => workers.find((w) => w.getState() !== 'RUNNING')?.getState() ?? 'RUNNING',
   };
 }
 

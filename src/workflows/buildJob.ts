@@ -3,6 +3,7 @@ import {
   CancellationScope,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   log,
@@ -72,6 +73,14 @@ const { hostAlive } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },
 });
 
+/**
+ * Callbacks and cleanups run on a task queue of their own, `<queue>.service`, so they never take
+ * the slots of steps (CONCURRENCY). Workflows started before this change keep the old queue.
+ */
+function serviceQueue(): { taskQueue: string } | undefined {
+  return patched('service-task-queue') ? { taskQueue: `${workflowInfo().taskQueue}.service` } : undefined;
+}
+
 /** How often a job may move to another host after its host was lost (then it fails). */
 const MAX_HOST_FAILOVERS = 2;
 
@@ -118,6 +127,7 @@ async function deliverCallback(input: BuildJobInput, state: JobState): Promise<v
   if (!url) return;
   const policy = input.callback ?? defaultCallbackPolicy;
   const { sendCallback } = proxyActivities<Activities>({
+    ...serviceQueue(),
     startToCloseTimeout: `${policy.timeoutSeconds + 30}s`,
     retry: {
       initialInterval: `${policy.initialIntervalSeconds}s`,
@@ -285,7 +295,10 @@ async function finish(jobId: string, state: JobState, publish: (which: 'all') =>
   // The final state is published after it, so a job shown as ended holds no container or volume.
   const input = { jobId, status: state.status, durationMs: queuedToEnd(state) };
   await CancellationScope.nonCancellable(async () => {
-    if (!host) return cleanupJob(input);
+    if (!host) {
+      const service = serviceQueue();
+      return service ? proxyActivities<Activities>({ ...cleanupOptions, ...service }).cleanupJob(input) : cleanupJob(input);
+    }
     // On the job's host, where its containers and volume are, for as long as that host is there.
     const onHost = proxyActivities<Activities>({ ...cleanupOptions, taskQueue: host.taskQueue, scheduleToStartTimeout: `${host.pin.checkSeconds}s` });
     for (;;) {

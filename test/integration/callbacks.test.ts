@@ -110,3 +110,34 @@ describe('callback_url', () => {
     assert.equal(r.received.length, 1);
   });
 });
+
+describe('a callback that takes its time', () => {
+  // One step at a time (CONCURRENCY 1), and a receiver that holds the first callback open.
+  const fixture = useTestStack({ CONCURRENCY: '1', CALLBACK_TIMEOUT_SECONDS: '120' });
+  const held: { release(): void }[] = [];
+  let receiver: Server | undefined;
+  after(async () => {
+    for (const h of held) h.release();
+    await new Promise((r) => receiver?.close(r));
+  });
+
+  it('does not take the slot of a step: the next job runs while it is still being delivered', async () => {
+    const port = await freePort();
+    const arrived = new Promise<void>((resolve) => {
+      receiver = createServer((_req, res) => {
+        held.push({ release: () => res.end() });
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve) => receiver?.listen(port, '127.0.0.1', resolve));
+    const { apiUrl } = fixture.stack;
+    const first = await submitJob(apiUrl, { name: 'calls back slowly', callback_url: `http://127.0.0.1:${port}/hook`, steps: [{ image: images.busybox, script: 'true' }] }, fixture.jobIds);
+    await arrived;
+    const next = await submitJob(apiUrl, { name: 'runs meanwhile', steps: [{ image: images.busybox, script: 'echo ran' }] }, fixture.jobIds);
+    const job = await waitForEnd(apiUrl, next, 60_000);
+    assert.equal(job.status, 'Succeeded');
+    assert.equal(held.length, 1, 'the first job’s callback is still held open');
+    for (const h of held) h.release();
+    assert.equal((await waitForEnd(apiUrl, first)).status, 'Succeeded');
+  });
+});

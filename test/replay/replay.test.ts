@@ -13,6 +13,8 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 // Every path the workflow has: a change that breaks replay of any of them fails CI. (Two paths
 // leave no history of their own: a job cancelled before its start never gets a workflow, and a
 // step re-attached after a worker crash records only its last attempt, as a retried step does.)
+// All but service-queue were recorded before the 'service-task-queue' patch: they replay the
+// old path, service-queue the new one.
 const paths = [
   'succeeded',
   'failed',
@@ -23,6 +25,7 @@ const paths = [
   'callback-after-retries',
   'aged-priority',
   'pinned-to-host',
+  'service-queue',
 ];
 
 it('has a recorded history for every path of the workflow', () => {
