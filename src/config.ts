@@ -115,6 +115,8 @@ export const configSchema = z.object({
   CALLBACK_INITIAL_INTERVAL_SECONDS: z.coerce.number().positive().default(1),
   CALLBACK_MAX_INTERVAL_SECONDS: z.coerce.number().positive().default(60),
   CALLBACK_TIMEOUT_SECONDS: positiveInt.default(10),
+  // The callback body keeps the newest log lines within this size (a marker says what was left out).
+  CALLBACK_MAX_LOG_BYTES: size.prefault('4M'),
 
   DOCKER_HOST: z.string().optional(),
   DOCKER_SCRIPT_EXECUTOR: z.string().min(1).default('/bin/sh -c'),

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { JobStatus } from '../job';
 import type { LogStore } from '../logs/logStore';
-import { toStepLogs } from '../logs/logStore';
+import { CallbackBody } from './callbackBody';
 
 export interface CallbackInput {
   jobId: string;
@@ -17,8 +17,11 @@ export const callbackHeaders = { jobId: 'X-Hades-Job-Id', status: 'X-Hades-Job-S
  * Log objects: job_id, container_id, logs), with the job id and final status in headers.
  * A 5xx, 408, 429 or no answer is retried by Temporal; any other 4xx is final.
  */
-export async function sendCallback(logs: LogStore, input: CallbackInput): Promise<void> {
-  const body = toStepLogs(await logs.batches(input.jobId)).map((s) => ({ job_id: s.job_id, container_id: s.container_id, logs: s.logs }));
+export async function sendCallback(logs: LogStore, input: CallbackInput, maxLogBytes: number): Promise<void> {
+  // The newest lines within maxLogBytes, read batch by batch: bounded however long the log.
+  const bounded = new CallbackBody(input.jobId, maxLogBytes);
+  for await (const batch of logs.eachBatch(input.jobId)) bounded.push(batch);
+  const body = bounded.logs();
   const res = await fetch(input.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', [callbackHeaders.jobId]: input.jobId, [callbackHeaders.status]: input.status },

@@ -28,9 +28,13 @@ export interface ActivityDeps {
    * how many jobs the host takes at once (each runs one step at a time).
    */
   host?: { taskQueue: string; concurrency: number };
+  /** The callback body keeps the newest lines within this many bytes (CALLBACK_MAX_LOG_BYTES). */
+  callbackMaxLogBytes?: number;
   /** Tests only: die after a step ended, before Temporal has its result, as a crash would. */
   fault?: 'worker-crash-after-step';
 }
+
+const DEFAULT_CALLBACK_MAX_LOG_BYTES = 4 * 1024 * 1024;
 
 /** How long a claim waits for room on a busy host before it goes back to the queue (retried). */
 const CLAIM_WAIT_MS = 60_000;
@@ -58,7 +62,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 const TAIL_BYTES = 2048;
 
 /** The activities a job's workflow calls, over their dependencies (conventions: factories). */
-export function createActivities({ executor, logs, logLimits, metrics, host, fault }: ActivityDeps) {
+export function createActivities({ executor, logs, logLimits, metrics, host, fault, callbackMaxLogBytes }: ActivityDeps) {
   // Jobs this host claimed lately (id → when), until their containers show; claims one at a time.
   const claims = new Map<string, number>();
   let claiming: Promise<unknown> = Promise.resolve();
@@ -191,7 +195,7 @@ export function createActivities({ executor, logs, logLimits, metrics, host, fau
     },
 
     async sendCallback(input: CallbackInput): Promise<void> {
-      await sendCallback(logs, input);
+      await sendCallback(logs, input, callbackMaxLogBytes ?? DEFAULT_CALLBACK_MAX_LOG_BYTES);
     },
   };
 }

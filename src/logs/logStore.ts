@@ -35,6 +35,8 @@ export interface LogStore {
   lastBatch(jobId: string): Promise<LogBatch | undefined>;
   /** Every batch of a job so far, in order. */
   batches(jobId: string): Promise<LogBatch[]>;
+  /** The same, one at a time, so a reader can keep less than all of it. */
+  eachBatch(jobId: string): AsyncGenerator<LogBatch>;
   /** Batches as they are written, from the first; ends when `signal` aborts. */
   follow(jobId: string, signal: AbortSignal): AsyncGenerator<{ batch: LogBatch; caughtUp: boolean }>;
 }
@@ -47,6 +49,21 @@ export async function createLogStore(nc: NatsConnection, names: LogNames, retent
   async function orderedConsumer(jobId: string) {
     // Delivers from the first message by default; naming deliver_policy here stalls nats.js 2.29.
     return js.consumers.get(names.stream, { filterSubjects: [logSubject(names, jobId)] });
+  }
+
+  async function* eachBatch(jobId: string): AsyncGenerator<LogBatch> {
+    const subject = logSubject(names, jobId);
+    // How many there are now, so the read knows when it is done (and skips the wait when none).
+    const info = await jsm.streams.info(names.stream, { subjects_filter: subject });
+    const count = info.state.subjects?.[subject] ?? 0;
+    if (count === 0) return;
+    const consumer = await orderedConsumer(jobId);
+    const messages = await consumer.fetch({ max_messages: count, expires: 10_000 });
+    let read = 0;
+    for await (const msg of messages) {
+      yield codec.decode(msg.data);
+      if (++read >= count || msg.info.pending === 0) break;
+    }
   }
 
   return {
@@ -65,20 +82,12 @@ export async function createLogStore(nc: NatsConnection, names: LogNames, retent
     },
 
     async batches(jobId) {
-      const subject = logSubject(names, jobId);
-      // How many there are now, so the read knows when it is done (and skips the wait when none).
-      const info = await jsm.streams.info(names.stream, { subjects_filter: subject });
-      const count = info.state.subjects?.[subject] ?? 0;
       const out: LogBatch[] = [];
-      if (count === 0) return out;
-      const consumer = await orderedConsumer(jobId);
-      const messages = await consumer.fetch({ max_messages: count, expires: 10_000 });
-      for await (const msg of messages) {
-        out.push(codec.decode(msg.data));
-        if (out.length >= count || msg.info.pending === 0) break;
-      }
+      for await (const batch of eachBatch(jobId)) out.push(batch);
       return out;
     },
+
+    eachBatch,
 
     async *follow(jobId, signal) {
       const consumer = await orderedConsumer(jobId);

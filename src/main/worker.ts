@@ -81,6 +81,7 @@ export async function createHadesWorker(
     logs: options.logs,
     ...(options.metrics && { metrics: options.metrics }),
     logLimits: { maxBytesPerStep: config.LOG_MAX_BYTES_PER_STEP, maxLineBytes: config.LOG_MAX_LINE_BYTES },
+    callbackMaxLogBytes: config.CALLBACK_MAX_LOG_BYTES,
     ...(hostQueue && { host: { taskQueue: hostQueue, concurrency: config.CONCURRENCY } }),
     ...(config.HADES_FAULT === 'worker-crash-after-step' && { fault: config.HADES_FAULT }),
   });
