@@ -124,7 +124,8 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   // The consumer can stop delivering (deleted, its stream recreated, a lost heartbeat): that is
   // logged, and the queue and consumer are made again and consumed, with a growing pause.
   const loop = (async () => {
-    for (let failures = 0; ; failures++) {
+    let failures = 0;
+    for (;;) {
       let reason = 'the consumer stopped delivering';
       try {
         await drain(messages);
@@ -132,7 +133,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
         reason = coerceError(err).message;
       }
       if (stopping) return;
-      const delay = retryDelayMs(failures + 1, deps.retryMaxMs);
+      const delay = retryDelayMs(++failures, deps.retryMaxMs);
       deps.log.error('the job consumer ended; consuming again', { reason, retryInMs: delay });
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
@@ -145,7 +146,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
       try {
         await ensureJobQueue(jsm, deps.names, deps.settings);
         messages = await consume();
-        failures = -1;
+        failures = 0;
       } catch (err) {
         deps.log.error('consuming again failed; will retry', { error: coerceError(err).message });
         messages = emptyMessages();

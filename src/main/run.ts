@@ -98,28 +98,27 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         }
       }, log.child({ role: 'worker' }));
       stops.push(() => supervised.stop());
-      if (config.DOCKER_CLEANUP) {
+      // The reaper (Docker only for now): an executor of its own, the worker's lives in the SDK worker.
+      if (config.DOCKER_CLEANUP && config.HADES_EXECUTOR === 'docker') {
         const executor = await createExecutor(config);
-        if (executor.leftovers) {
-          temporal ??= await connectTemporal(config);
-          const tc = temporal.connection;
-          if (!roles.has('api') && !roles.has('bridge')) stops.push(() => tc.close());
-          const client = temporal.client;
-          const reaper = startReaper({
-            executor,
-            isRunning: async (jobId) => {
-              try {
-                return (await client.workflow.getHandle(jobId).describe()).status.name === 'RUNNING';
-              } catch (err) {
-                return !(err instanceof WorkflowNotFoundError);
-              }
-            },
-            intervalMs: config.REAPER_INTERVAL_SECONDS * 1000,
-            graceMs: config.REAPER_GRACE_SECONDS * 1000,
-            log: log.child({ role: 'reaper' }),
-          });
-          stops.push(() => reaper.stop());
-        }
+        temporal ??= await connectTemporal(config);
+        const tc = temporal.connection;
+        if (!roles.has('api') && !roles.has('bridge')) stops.push(() => tc.close());
+        const client = temporal.client;
+        const reaper = startReaper({
+          executor,
+          isRunning: async (jobId) => {
+            try {
+              return (await client.workflow.getHandle(jobId).describe()).status.name === 'RUNNING';
+            } catch (err) {
+              return !(err instanceof WorkflowNotFoundError);
+            }
+          },
+          intervalMs: config.REAPER_INTERVAL_SECONDS * 1000,
+          graceMs: config.REAPER_GRACE_SECONDS * 1000,
+          log: log.child({ role: 'reaper' }),
+        });
+        stops.push(() => reaper.stop());
       }
       log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, concurrency: config.CONCURRENCY, executor: config.HADES_EXECUTOR }, 'worker running');
     }

@@ -7,11 +7,9 @@ import { freePort } from '../../scripts/services';
 import { run as runCli } from '../../src/cli/main';
 import { sseEvents } from '../../src/cli/sse';
 import type { SseEvent } from '../../src/cli/sse';
-import { parseConfig } from '../../src/config';
-import { runHades } from '../../src/main/run';
-import type { Running } from '../../src/main/run';
 import { assertNoLeaks } from '../helpers/docker';
 import { spawnHades } from '../helpers/hadesProcess';
+import { workerProcessRun } from '../helpers/workerProcess';
 import type { HadesProcess } from '../helpers/hadesProcess';
 import { request, waitForEnd } from '../helpers/http';
 import { submitJob, waitForLogLine } from '../helpers/jobs';
@@ -171,20 +169,10 @@ describe('a bridge process stopped with SIGTERM', () => {
 });
 
 describe('a worker process stopped with SIGTERM', () => {
-  let worker: HadesProcess | undefined;
-  let other: Running | undefined;
-  let stack: TestStack | undefined;
-  const jobIds: string[] = [];
-  after(async () => {
-    worker?.kill();
-    await other?.stop();
-    await stack?.stop();
-    await assertNoLeaks(jobIds);
-  });
+  const run = workerProcessRun({}, assertNoLeaks);
 
   it('stops polling, lets the running step finish within the grace time, and exits 0', async () => {
-    stack = await startTestStack({ HADES_ROLES: 'api,bridge' });
-    worker = spawnHades({ ...stack.env, HADES_ROLES: 'worker', SHUTDOWN_GRACE_SECONDS: '60' });
+    const { stack, worker, jobIds } = await run.start({ SHUTDOWN_GRACE_SECONDS: '60' });
     const id = await submitJob(
       stack.apiUrl,
       {
@@ -206,7 +194,7 @@ describe('a worker process stopped with SIGTERM', () => {
     assert.equal(events.filter((e) => e.activityTaskCompletedEventAttributes).length, 1, 'the running step completed');
     assert.equal((await request<{ status: string }>(`${stack.apiUrl}/jobs/${id}`)).body.status, 'Running');
 
-    other = await runHades(parseConfig({ ...stack.env, HADES_ROLES: 'worker' }));
+    await run.secondWorker();
     const done = await waitForEnd(stack.apiUrl, id, 90_000);
     assert.equal(done.status, 'Succeeded', JSON.stringify(done));
     assert.equal(done.steps[0]?.outputTail, 'started\nfinished\n');

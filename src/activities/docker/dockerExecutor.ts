@@ -152,15 +152,15 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
   }
 
   async function leftovers(): Promise<Map<string, number>> {
-    if (options.owner === undefined) return new Map();
+    // Only what this Hades made: another one may share the Docker host.
+    const mine = options.owner === undefined ? undefined : [labels.job, `${labels.owner}=${options.owner}`];
+    if (!mine) return new Map();
     const found = new Map<string, number>();
     const note = (job: string | undefined, createdMs: number) => {
       if (!job) return;
       const ms = Number.isFinite(createdMs) ? createdMs : Date.now();
       found.set(job, Math.min(found.get(job) ?? ms, ms));
     };
-    // Only what this Hades made: another one may share the Docker host.
-    const mine = options.owner === undefined ? [labels.job] : [labels.job, `${labels.owner}=${options.owner}`];
     const containers = await docker.listContainers({ all: true, filters: { label: mine } });
     for (const c of containers) note(c.Labels[labels.job], c.Created * 1000);
     const { Volumes } = await docker.listVolumes({ filters: { label: mine } });

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseConfig } from '../../../src/config';
 import type { StepLogs } from '../../../src/logs/types';
-import { runHades } from '../../../src/main/run';
-import type { Running } from '../../../src/main/run';
 import { helloWorldJob, sharedVolumeJob } from '../../fixtures/examples';
 import type { ExecutorTarget } from '../../helpers/executorTarget';
-import { spawnHades } from '../../helpers/hadesProcess';
-import type { HadesProcess } from '../../helpers/hadesProcess';
+import { workerProcessRun } from '../../helpers/workerProcess';
 import { request, waitForEnd } from '../../helpers/http';
 import { submitJob, waitForLogLine } from '../../helpers/jobs';
-import { startTestStack, useTestStack } from '../../helpers/stack';
-import type { TestStack } from '../../helpers/stack';
+import { useTestStack } from '../../helpers/stack';
 import { activityAttempts, lastFailureTypes } from '../../helpers/temporal';
 import { images } from '../../helpers/testEnv';
-
-const root = join(__dirname, '..', '..', '..');
 
 /**
  * What a job gets from its executor, the same on Docker and on Kubernetes: one suite, run by
@@ -190,26 +180,11 @@ export function executorSuite(target: ExecutorTarget): void {
   });
 
   describe(`a worker SIGKILLed during a step on the ${target.name} executor`, () => {
-    let child: ChildProcess | undefined;
-    let second: Running | undefined;
-    const jobIds: string[] = [];
-    let stop: (() => Promise<void>) | undefined;
-    after(async () => {
-      child?.kill('SIGKILL');
-      await second?.stop();
-      await stop?.();
-      await target.assertNoLeaks(jobIds);
-    });
+    const run = workerProcessRun(target.overrides(), (ids) => target.assertNoLeaks(ids));
 
     it('does not lose the job: the next worker re-attaches to the same container and logs each line once', async () => {
-      const stack = await startTestStack({ ...target.overrides(), HADES_ROLES: 'api,bridge' });
-      stop = () => stack.stop();
       // A worker in its own process, as production runs it (`HADES_ROLES=worker`).
-      child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main.ts')], {
-        cwd: root,
-        env: { PATH: process.env.PATH, ...stack.env, HADES_ROLES: 'worker' },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
+      const { stack, worker, jobIds } = await run.start({});
       const id = await submitJob(
         stack.apiUrl,
         {
@@ -224,10 +199,9 @@ export function executorSuite(target: ExecutorTarget): void {
       const before = await target.runningStep(id, 0, 90_000);
       // Kill only once the first line is published: the new worker must resume the log after it.
       await waitForLogLine(stack.apiUrl, id, 'started');
-      const exited = new Promise((resolve) => child?.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-      second = await runHades(parseConfig({ ...stack.env, HADES_ROLES: 'worker' }));
+      worker.kill('SIGKILL');
+      await worker.exited;
+      await run.secondWorker();
       const job = await waitForEnd(stack.apiUrl, id, 90_000);
       assert.equal(job.status, 'Succeeded', JSON.stringify(job));
       assert.equal(job.steps[0]?.outputTail, 'started\nfinished\n', 'the step ran once: its container was re-attached, not started again');
@@ -240,7 +214,7 @@ export function executorSuite(target: ExecutorTarget): void {
   });
 
   describe(`a worker killed after a step ended, before Temporal recorded it, on the ${target.name} executor`, () => {
-    const run = workerProcessRun(target);
+    const run = workerProcessRun(target.overrides(), (ids) => target.assertNoLeaks(ids));
 
     it('does not run the step again: the retry finds its ended container and takes its result', async () => {
       const { stack, worker, jobIds } = await run.start({ HADES_FAULT: 'worker-crash-after-step' });
@@ -268,7 +242,7 @@ export function executorSuite(target: ExecutorTarget): void {
   });
 
   describe(`a worker stopped (SIGTERM) with a step running past its grace time on the ${target.name} executor`, () => {
-    const run = workerProcessRun(target);
+    const run = workerProcessRun(target.overrides(), (ids) => target.assertNoLeaks(ids));
 
     it('hands the step back: it exits 0, and the next worker re-attaches to the same container', async () => {
       const { stack, worker, jobIds } = await run.start({ SHUTDOWN_GRACE_SECONDS: '1' });
@@ -301,33 +275,4 @@ export function executorSuite(target: ExecutorTarget): void {
       await target.assertNoLeaks([id]);
     });
   });
-}
-
-/**
- * A test stack (api, bridge) with its worker in a process of its own, started by `start`, and a
- * second worker in this process once the first is gone; all of it stopped and checked for leaks
- * after the suite.
- */
-function workerProcessRun(target: ExecutorTarget) {
-  let stack: TestStack | undefined;
-  let worker: HadesProcess | undefined;
-  let second: Running | undefined;
-  const jobIds: string[] = [];
-  after(async () => {
-    worker?.kill();
-    await second?.stop();
-    await stack?.stop();
-    await target.assertNoLeaks(jobIds);
-  });
-  return {
-    async start(workerEnv: Record<string, string>) {
-      stack = await startTestStack({ ...target.overrides(), HADES_ROLES: 'api,bridge' });
-      worker = spawnHades({ ...stack.env, HADES_ROLES: 'worker', ...workerEnv });
-      return { stack, worker, jobIds };
-    },
-    async secondWorker() {
-      if (!stack) throw new Error('start first');
-      second = await runHades(parseConfig({ ...stack.env, HADES_ROLES: 'worker' }));
-    },
-  };
 }
