@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { waitForEnd } from '../helpers/http';
+import { docker } from '../helpers/docker';
 import { inspectRunningStep, submitJob } from '../helpers/jobs';
+import { until } from '../helpers/nats';
 import { useTestStack } from '../helpers/stack';
 import { images } from '../helpers/testEnv';
 
@@ -35,13 +37,25 @@ describe('priority aging', () => {
   it('lets a low job that waited past the aging time run before most of the high jobs queued after it', async () => {
     const api = fixture.stack.apiUrl;
     const job = (name: string, priority: number, script = 'true') => ({ name, priority, steps: [{ id: 1, name, image: images.busybox, script }] });
-    // The blocker outlasts the aging time with room to spare: the server fires schedule-to-start
-    // timeouts from its timer queue, a little after they are due.
-    const blocker = await submitJob(api, job('blocker', 3, 'sleep 6'), fixture.jobIds);
-    await inspectRunningStep(blocker, 0);
+    // The blocker holds the only slot until the test lets it go: once the low job's step has
+    // waited past the aging time and been scheduled again with the aged key (the server fires
+    // schedule-to-start timeouts from its timer queue, late on a busy machine).
+    const blocker = await submitJob(api, job('blocker', 3, 'while [ ! -e /shared/go ]; do sleep 0.1; done'), fixture.jobIds);
+    const blocking = await inspectRunningStep(blocker, 0);
     const low = await submitJob(api, job('low', 1), fixture.jobIds);
     const highs: string[] = [];
     for (let i = 0; i < 8; i++) highs.push(await submitJob(api, job(`high ${i}`, 3), fixture.jobIds));
+    await until(
+      'the low job’s step to be scheduled again, aged',
+      async () => {
+        const history = await fixture.stack.client.workflow.getHandle(low).fetchHistory();
+        return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runStep').length >= 2;
+      },
+      60_000,
+      200,
+    );
+    const go = await docker.getContainer(blocking.Id).exec({ Cmd: ['touch', '/shared/go'] });
+    await go.start({ Detach: true });
 
     const ended = await Promise.all([low, ...highs].map((id) => waitForEnd(api, id, 60_000)));
     const order = ended.sort((a, b) => Date.parse(a.steps[0]!.startedAt!) - Date.parse(b.steps[0]!.startedAt!)).map((j) => j.name);
