@@ -152,6 +152,8 @@ export interface TemporalOptions {
   dbFile?: string;
   logDir: string;
   ip?: string;
+  /** The Web UI decodes payloads through this remote codec (Hades's API: http://host:port/codec). */
+  uiCodecEndpoint?: string;
 }
 
 export async function startTemporal(opts: TemporalOptions): Promise<Service & { uiUrl?: string; pid?: number }> {
@@ -162,6 +164,7 @@ export async function startTemporal(opts: TemporalOptions): Promise<Service & { 
   const args = ['server', 'start-dev', '--ip', opts.ip ?? '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
   args.push('--http-port', String(httpPort), '--metrics-port', String(metricsPort));
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort), '--ui-ip', opts.ip ?? '127.0.0.1');
+  if (opts.uiPort && opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   else args.push('--headless');
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   // WAL and relaxed syncs: the dev server's SQLite is slow under load with its defaults.

@@ -26,7 +26,11 @@ async function main(): Promise<void> {
     throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])] ?? '')}: ${i.message}`));
   }
   const stack = parsed.data;
+  // With encryption on, the Web UI decodes through the API's /codec routes (as the README shows
+  // for any deployment): the UI is told where they are, and the API lets the UI's pages call them.
+  const uiOrigins = [`http://localhost:${stack.TEMPORAL_UI_PORT}`, `http://127.0.0.1:${stack.TEMPORAL_UI_PORT}`].join(',');
   const config = parseConfig({
+    ...(env.HADES_ENCRYPTION_KEYS && { CODEC_CORS_ORIGINS: uiOrigins }),
     ...env,
     TEMPORAL_ADDRESS: `127.0.0.1:${stack.TEMPORAL_PORT}`,
     NATS_URL: `nats://127.0.0.1:${stack.NATS_PORT}`,
@@ -53,7 +57,17 @@ async function main(): Promise<void> {
   try {
     await assertPortsFree({ TEMPORAL_PORT: stack.TEMPORAL_PORT, TEMPORAL_UI_PORT: stack.TEMPORAL_UI_PORT, NATS_PORT: stack.NATS_PORT, API_PORT: config.API_PORT });
     await Promise.all([
-      tracked(services, startTemporal({ port: stack.TEMPORAL_PORT, uiPort: stack.TEMPORAL_UI_PORT, dbFile: join(dataDir, 'temporal.db'), logDir, ip: stack.TEMPORAL_IP })),
+      tracked(
+        services,
+        startTemporal({
+          port: stack.TEMPORAL_PORT,
+          uiPort: stack.TEMPORAL_UI_PORT,
+          dbFile: join(dataDir, 'temporal.db'),
+          logDir,
+          ip: stack.TEMPORAL_IP,
+          ...(config.HADES_ENCRYPTION_KEYS && { uiCodecEndpoint: `http://localhost:${config.API_PORT}/codec` }),
+        }),
+      ),
       tracked(services, startNats({ port: stack.NATS_PORT, storeDir: join(dataDir, 'nats'), logDir })),
     ]);
     const running = await runHades(config);

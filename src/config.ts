@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { parseMemory } from './job/limits';
+import { parseEncryptionKeys } from './temporal/encryptionKeys';
+import type { EncryptionKey } from './temporal/encryptionKeys';
 
 // One schema over the environment, parsed once at start and passed down. Nothing below this
 // file reads process.env. Names follow the original Hades where it has one (API_PORT,
@@ -63,6 +65,26 @@ export const configSchema = z.object({
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   // Sent as a bearer token (Temporal Cloud API keys); implies TLS.
   TEMPORAL_API_KEY: z.string().min(1).optional(),
+  // Encrypts what Temporal stores (job input, memo, step input and results) with AES-256-GCM:
+  // `id:base64key,...`, the first encrypts, all decrypt (rotation). Unset: stored in clear.
+  HADES_ENCRYPTION_KEYS: z
+    .string()
+    .optional()
+    .transform((v, ctx): EncryptionKey[] | undefined => {
+      if (v === undefined) return undefined;
+      const parsed = parseEncryptionKeys(v);
+      if ('error' in parsed) {
+        ctx.addIssue({ code: 'custom', message: parsed.error });
+        return z.NEVER;
+      }
+      return parsed.keys;
+    }),
+  // Origins (the Temporal Web UI's) whose pages may call the API's /codec routes: comma-separated.
+  CODEC_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: 'not an origin such as http://localhost:8233' }))),
   // A workflow bundle built ahead (bundleWorkflowCode): the worker starts without webpack.
   HADES_WORKFLOW_BUNDLE: z.string().min(1).optional(),
 
@@ -212,6 +234,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Values never repeated in an error message. */
+const secretSettings = new Set(['AUTH_KEY', 'HADES_ENCRYPTION_KEYS', 'TEMPORAL_API_KEY', 'NATS_TOKEN', 'NATS_PASSWORD']);
+
 /** Parses an environment (process.env at start, a literal in tests); throws ConfigError naming each bad variable. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
   // An empty value means "unset", as in a .env file with `AUTH_KEY=`.
@@ -221,7 +246,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       result.error.issues.map((i) => {
         const name = String(i.path[0] ?? '?');
-        return `${name}=${JSON.stringify(cleaned[name] ?? '')}: ${i.message}`;
+        const shown = secretSettings.has(name) ? '(hidden)' : JSON.stringify(cleaned[name] ?? '');
+        return `${name}=${shown}: ${i.message}`;
       }),
     );
   }

@@ -4,6 +4,7 @@ import { basicAuth } from './auth';
 import type { ApiDeps } from './deps';
 import { errorHandler, notFound } from './errors';
 import { buildRoutes } from './routes/build';
+import { codecCors, codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { jobRoutes } from './routes/jobs';
 import { logRoutes } from './routes/logs';
@@ -21,7 +22,9 @@ export function createApp(deps: ApiDeps): Express {
   const auth = basicAuth(deps.authKey, () => deps.metrics?.authFailures.inc());
   app.use('/build', auth);
   app.use('/jobs', auth);
+  app.use('/codec', codecCors(deps.codecCorsOrigins ?? []), auth);
   app.use(buildRoutes(deps));
+  app.use(codecRoutes(deps));
   app.use(jobRoutes(deps));
   app.use(logRoutes(deps));
 

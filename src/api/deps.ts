@@ -1,3 +1,4 @@
+import type { PayloadCodec } from '@temporalio/common';
 import type { JobState, JobStatus } from '../job';
 import type { LogStore } from '../logs/logStore';
 import type { Metrics } from '../metrics';
@@ -49,6 +50,10 @@ export interface ApiDeps {
   allowedNetworks?: readonly string[];
   /** Job ids a bridge started: one with no workflow any more has ended and expired. */
   started?: { has(id: string): Promise<boolean> };
+  /** The payload codec (HADES_ENCRYPTION_KEYS) the /codec routes apply; absent: they answer 404. */
+  codec?: PayloadCodec;
+  /** Origins whose pages may call /codec (CODEC_CORS_ORIGINS: the Temporal Web UI's). */
+  codecCorsOrigins?: readonly string[];
   /** Aborted when the API shuts down: /readyz turns 503, live log streams end with `shutdown`. */
   closing?: AbortSignal;
 }

@@ -4,6 +4,7 @@ import { jobPayloadSchema } from '../job';
 import { jobIdSchema, listQuerySchema } from './routes/jobs';
 import {
   cancelRequestedSchema,
+  codecBodySchema,
   enqueuedSchema,
   errorBodySchema,
   jobLogsSchema,
@@ -25,6 +26,8 @@ export const documentedRoutes = [
   'POST /jobs/{id}/cancel',
   'GET /jobs/{id}/logs',
   'GET /jobs/{id}/logs/stream',
+  'POST /codec/encode',
+  'POST /codec/decode',
 ] as const;
 
 /** The OpenAPI 3.1 document, generated from the zod schemas that validate requests and type answers. */
@@ -135,6 +138,26 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
       404: error('No such job'),
     },
   });
+
+  for (const direction of ['encode', 'decode'] as const) {
+    registry.registerPath({
+      method: 'post',
+      path: `/codec/${direction}`,
+      summary:
+        direction === 'decode'
+          ? "Decrypt payloads as Temporal stores them (Temporal's remote codec: point the Web UI's codec endpoint at /codec)"
+          : 'Encrypt payloads with the current key (HADES_ENCRYPTION_KEYS)',
+      security,
+      request: { body: { required: true, content: json(codecBodySchema) } },
+      responses: {
+        200: { description: 'The payloads, in the same order', content: json(codecBodySchema) },
+        400: error('Not a list of payloads'),
+        401: error('Missing or wrong credentials'),
+        404: error('No HADES_ENCRYPTION_KEYS: payloads are stored in clear'),
+        ...(direction === 'decode' && { 422: error('A payload is encrypted with a key not configured, or altered') }),
+      },
+    });
+  }
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

@@ -75,3 +75,12 @@ export const schemaChecks: [
   Same<z.infer<typeof stepLogsSchema>, StepLogs>,
   Same<z.infer<typeof errorBodySchema>, ErrorBody>,
 ] = [true, true, true, true];
+
+/** A Temporal payload in its JSON form (protobuf JSON: bytes as base64), as the Web UI sends it. */
+export const codecPayloadSchema = z.object({
+  metadata: z.record(z.string(), z.base64()).optional(),
+  data: z.base64().optional(),
+});
+
+/** The body of POST /codec/encode and /codec/decode, and of their answers (Temporal's remote codec convention). */
+export const codecBodySchema = z.object({ payloads: z.array(codecPayloadSchema) });

@@ -14,7 +14,7 @@ import { createMetrics } from '../metrics';
 import { createJobQueue, startedIds } from '../queue/jobQueue';
 import type { QueueNames, QueueSettings } from '../queue/subjects';
 import { jetStreamOptions } from '../queue/streams';
-import { connectTemporal } from '../temporal/connect';
+import { connectTemporal, payloadCodecs } from '../temporal/connect';
 import { createJobStore } from '../temporal/jobStore';
 import { startJob } from '../temporal/jobs';
 import { bridgeLog, createLogger } from './logger';
@@ -80,6 +80,9 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
     const metrics = createMetrics({
       queueDepth: async () => (await jsm.consumers.info(config.NATS_JOB_STREAM, config.NATS_CONSUMER)).num_pending,
     });
+    if (!config.HADES_ENCRYPTION_KEYS) {
+      log.warn('HADES_ENCRYPTION_KEYS is not set: Temporal stores job input (metadata too), memo and step results in clear');
+    }
     if (roles.has('api') || roles.has('bridge')) {
       temporal = await connectTemporal(config);
       const tc = temporal.connection;
@@ -180,6 +183,8 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         ...(config.AUTH_KEY && { authKey: config.AUTH_KEY }),
         allowedNetworks: config.STEP_NETWORKS,
         started: await startedIds(nc.jetstream(jetStreamOptions), config.NATS_STARTED_BUCKET, config.JOB_ID_MEMORY_DAYS, config.NATS_REPLICAS),
+        ...(config.HADES_ENCRYPTION_KEYS && { codec: payloadCodecs(config)[0] }),
+        codecCorsOrigins: config.CODEC_CORS_ORIGINS,
         logError: (err) => log.error({ err }, 'request failed'),
       });
       const api = await listen(app, config.API_PORT, config.API_HOST);

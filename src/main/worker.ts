@@ -8,7 +8,7 @@ import type { Executor } from '../activities/executor';
 import { createKubeClient } from '../activities/kubernetes/kubeClient';
 import { createKubernetesExecutor } from '../activities/kubernetes/kubernetesExecutor';
 import type { Config } from '../config';
-import { temporalConnectionOptions } from '../temporal/connect';
+import { payloadCodecs, temporalConnectionOptions } from '../temporal/connect';
 import type { TemporalConnectionConfig } from '../temporal/connect';
 import type { LogStore } from '../logs/logStore';
 import type { Metrics } from '../metrics';
@@ -88,6 +88,7 @@ export async function createHadesWorker(
   const common = {
     connection: options.connection,
     namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: { payloadCodecs: payloadCodecs(config) },
     // CONCURRENCY (as in Hades) bounds the steps, i.e. containers, one worker runs at once.
     maxConcurrentActivityTaskExecutions: config.CONCURRENCY,
     // On shutdown, running steps get this long to finish; then they are cancelled with

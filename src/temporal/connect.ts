@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import type { TLSConfig } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { Config } from '../config';
+import { encryptionCodec } from './codec';
 
 export type TemporalConnectionConfig = Pick<
   Config,
@@ -40,7 +42,15 @@ export function temporalConnectionOptions(
   return options;
 }
 
-export async function connectTemporal(config: TemporalConnectionConfig & Pick<Config, 'TEMPORAL_NAMESPACE'>): Promise<{ client: Client; connection: Connection }> {
+/** The payload codecs every client and worker uses: encryption when keys are configured. */
+export function payloadCodecs(config: Pick<Config, 'HADES_ENCRYPTION_KEYS'>): PayloadCodec[] {
+  return config.HADES_ENCRYPTION_KEYS ? [encryptionCodec(config.HADES_ENCRYPTION_KEYS)] : [];
+}
+
+export async function connectTemporal(
+  config: TemporalConnectionConfig & Pick<Config, 'TEMPORAL_NAMESPACE' | 'HADES_ENCRYPTION_KEYS'>,
+): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect(temporalConnectionOptions(config));
-  return { connection, client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }) };
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: { payloadCodecs: payloadCodecs(config) } });
+  return { connection, client };
 }

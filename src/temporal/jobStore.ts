@@ -1,5 +1,6 @@
 import type { Client, WorkflowExecutionStatusName } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { CancelResult, JobPage, JobStore, JobSummary } from '../api/deps';
 import { terminalStatuses } from '../job';
@@ -26,6 +27,14 @@ const API_DEADLINE_MS = 5000;
 
 /** Jobs as Temporal knows them: read by describe, cancelled through the workflow, listed by visibility. */
 export function createJobStore(client: Client, options: JobStoreOptions): JobStore {
+  const codecs = client.options.loadedDataConverter.payloadCodecs;
+  /** A memo as listed (raw payloads): through the codecs (decrypted), then from JSON. */
+  async function decodeMemo(fields: Record<string, Payload>): Promise<Record<string, unknown>> {
+    const keys = Object.keys(fields);
+    let payloads = keys.map((k) => fields[k]!);
+    for (const codec of [...codecs].reverse()) payloads = await codec.decode(payloads);
+    return Object.fromEntries(keys.map((k, i) => [k, defaultPayloadConverter.fromPayload(payloads[i]!)]));
+  }
   const bounded = <R>(fn: () => Promise<R>) => client.withDeadline(Date.now() + API_DEADLINE_MS, fn);
   async function cancelWorkflow(id: string): Promise<CancelResult> {
     const job = await readJob(client, id);
@@ -66,8 +75,7 @@ export function createJobStore(client: Client, options: JobStoreOptions): JobSto
       }));
       const jobs: JobSummary[] = [];
       for (const execution of response.executions ?? []) {
-        const memo: Record<string, unknown> = {};
-        for (const [key, payload] of Object.entries(execution.memo?.fields ?? {})) memo[key] = defaultPayloadConverter.fromPayload(payload);
+        const memo = await decodeMemo(execution.memo?.fields ?? {});
         const view = jobView({ status: statusName(execution.status), memo });
         if (view) jobs.push(summary(view));
       }

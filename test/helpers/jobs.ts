@@ -6,8 +6,8 @@ import { docker } from './docker';
 import { request } from './http';
 
 /** POSTs a job and returns its id, failing the test on anything but 200. */
-export async function submitJob(apiUrl: string, payload: unknown, jobIds?: string[]): Promise<string> {
-  const res = await request<{ job_id: string }>(`${apiUrl}/build`, { method: 'POST', json: payload });
+export async function submitJob(apiUrl: string, payload: unknown, jobIds?: string[], headers: Record<string, string> = {}): Promise<string> {
+  const res = await request<{ job_id: string }>(`${apiUrl}/build`, { method: 'POST', json: payload, headers });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   jobIds?.push(res.body.job_id);
   return res.body.job_id;
