@@ -8,20 +8,46 @@ import { startKubeCluster } from './kubernetes/cluster';
 import { freePorts, killOnExit, tracked, projectRoot, startNats, startRegistry, startTemporal } from './services';
 import type { Service } from './services';
 
-function testFiles(dir: string, filter: string[]): string[] {
+function allTestFiles(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...testFiles(path, filter));
+    if (statSync(path).isDirectory()) out.push(...allTestFiles(path));
     else if (name.endsWith('.test.ts')) out.push(path);
   }
-  return out.filter((f) => filter.length === 0 || filter.some((s) => f.includes(s))).sort();
+  return out.sort();
+}
+
+/**
+ * Arguments: path filters (a file runs when its path contains one of them; none: every file but
+ * the topology test, which runs only when a filter names it), `--skip=REGEX` and `--only=REGEX`
+ * over the path relative to the project (scripts/test.sh runs the Kubernetes and Compose tests
+ * last, once their background set-up is done), `--list` prints the files and runs nothing.
+ */
+function selectFiles(args: string[]): { files: string[]; narrowed: boolean; list: boolean } {
+  const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const filter = args.filter((a) => !a.startsWith('--'));
+  const skip = option('skip');
+  const only = option('only');
+  let files = allTestFiles(join(projectRoot, 'test')).filter((f) =>
+    filter.length === 0 ? !relative(projectRoot, f).startsWith('test/topology/') : filter.some((s) => f.includes(s)),
+  );
+  if (files.length === 0) throw new Error(`no test files match ${filter.join(' ')}`);
+  if (skip !== undefined) files = files.filter((f) => !new RegExp(skip).test(relative(projectRoot, f)));
+  if (only !== undefined) files = files.filter((f) => new RegExp(only).test(relative(projectRoot, f)));
+  return { files, narrowed: skip !== undefined || only !== undefined, list: args.includes('--list') };
 }
 
 async function main(): Promise<number> {
-  const filter = process.argv.slice(2);
-  const files = testFiles(join(projectRoot, 'test'), filter);
-  if (files.length === 0) throw new Error(`no test files match ${filter.join(' ')}`);
+  const { files, narrowed, list } = selectFiles(process.argv.slice(2));
+  if (list) {
+    for (const f of files) console.log(relative(projectRoot, f));
+    return 0;
+  }
+  if (files.length === 0) {
+    if (narrowed) return 0;
+    throw new Error('no test files to run');
+  }
   const runDir = join(projectRoot, '.hades', 'test-run');
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
