@@ -8,6 +8,7 @@ export interface Metrics {
   registry: Registry;
   jobsSubmitted: Counter<'priority'>;
   authFailures: Counter;
+  logStreamWaits: Counter;
   jobsStarted: Counter;
   jobsFinished: Counter<'status'>;
   jobDuration: Histogram<'status'>;
@@ -25,6 +26,11 @@ export function createMetrics(options: { queueDepth?: () => Promise<number>; def
     registry,
     jobsSubmitted: new Counter({ name: 'hades_jobs_submitted_total', help: 'Jobs accepted by POST /build', labelNames: ['priority'], registers: [registry] }),
     authFailures: new Counter({ name: 'hades_auth_failures_total', help: 'Requests refused for missing or wrong credentials', registers: [registry] }),
+    logStreamWaits: new Counter({
+      name: 'hades_log_stream_waits_total',
+      help: 'Times a log answer or live log stream waited for a slow client to read (its socket buffer full)',
+      registers: [registry],
+    }),
     jobsStarted: new Counter({ name: 'hades_jobs_started_total', help: 'Job workflows the bridge started', registers: [registry] }),
     jobsFinished: new Counter({ name: 'hades_jobs_finished_total', help: 'Jobs that ended, by final status', labelNames: ['status'], registers: [registry] }),
     jobDuration: new Histogram({ name: 'hades_job_duration_seconds', help: 'From queued to ended', labelNames: ['status'], buckets: durationBuckets, registers: [registry] }),

@@ -224,7 +224,7 @@ export function splitCancellation(signal: AbortSignal): { stop: AbortSignal; det
 
 async function tailFromLog(logs: LogStore, jobId: string, stepIndex: number): Promise<string> {
   const tail = new OutputTail(TAIL_BYTES);
-  for (const batch of await logs.batches(jobId)) {
+  for await (const batch of logs.eachBatch(jobId)) {
     if (batch.stepIndex !== stepIndex) continue;
     for (const line of batch.lines) tail.push(Buffer.from(`${line.message}${line.truncated ? ' […]' : ''}\n`));
   }

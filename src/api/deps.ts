@@ -1,5 +1,6 @@
 import type { PayloadCodec } from '@temporalio/common';
 import type { JobState, JobStatus } from '../job';
+import type { JobWatch } from './stream/jobWatch';
 import type { LogStore } from '../logs/logStore';
 import type { Metrics } from '../metrics';
 import type { JobQueue } from '../queue/jobQueue';
@@ -41,8 +42,10 @@ export interface ApiDeps {
   metrics?: Metrics;
   authKey?: string;
   bodyLimitBytes?: number;
-  /** How often a live log stream looks whether its job ended. */
+  /** How often a live log stream looks whether its job ended (one read per job, shared by its streams). */
   followPollMs?: number;
+  /** The status watch the live log streams share (made from `followPollMs` when absent). */
+  jobWatch?: JobWatch;
   newId?: () => string;
   now?: () => Date;
   logError?: (err: unknown) => void;

@@ -41,6 +41,9 @@ export interface LogStore {
   follow(jobId: string, signal: AbortSignal): AsyncGenerator<{ batch: LogBatch; caughtUp: boolean }>;
 }
 
+/** Batches pulled from NATS at once by a reader of a job's log. */
+const logPage = 64;
+
 export async function createLogStore(nc: NatsConnection, names: LogNames, retention: LogRetention): Promise<LogStore> {
   const jsm = await nc.jetstreamManager(jetStreamOptions);
   await ensureLogStream(jsm, names, retention);
@@ -51,19 +54,46 @@ export async function createLogStore(nc: NatsConnection, names: LogNames, retent
     return js.consumers.get(names.stream, { filterSubjects: [logSubject(names, jobId)] });
   }
 
-  async function* eachBatch(jobId: string): AsyncGenerator<LogBatch> {
+  /**
+   * The job's batches, a page at a time: a page is taken off the consumer whole before any of it
+   * is handed on, so a slow reader (a slow HTTP client) holds back the next pull and no more than
+   * a page waits in memory. Taking it whole also matters for correctness: nats.js drops what an
+   * ordered consumer's fetch still buffers when the fetch ends while its reader is away.
+   * `live`: once caught up, waits for new batches (one long poll at a time) until `signal`.
+   */
+  async function* pages(jobId: string, live: { signal: AbortSignal } | undefined): AsyncGenerator<{ batch: LogBatch; caughtUp: boolean }> {
     const subject = logSubject(names, jobId);
-    // How many there are now, so the read knows when it is done (and skips the wait when none).
+    // How many there are now, so the first pull asks for no more than exist (a pull for more
+    // waits until it expires) and a finished job with none needs no consumer.
     const info = await jsm.streams.info(names.stream, { subjects_filter: subject });
-    const count = info.state.subjects?.[subject] ?? 0;
-    if (count === 0) return;
+    let pending = info.state.subjects?.[subject] ?? 0;
+    if (pending === 0 && !live) return;
     const consumer = await orderedConsumer(jobId);
-    const messages = await consumer.fetch({ max_messages: count, expires: 10_000 });
-    let read = 0;
-    for await (const msg of messages) {
-      yield codec.decode(msg.data);
-      if (++read >= count || msg.info.pending === 0) break;
+    while (!live?.signal.aborted) {
+      if (pending === 0 && !live) return;
+      const messages = await consumer.fetch(pending > 0 ? { max_messages: Math.min(logPage, pending), expires: 10_000 } : { max_messages: 1, expires: 5_000 });
+      const stop = () => messages.stop();
+      live?.signal.addEventListener('abort', stop, { once: true });
+      if (live?.signal.aborted) stop();
+      const page: LogBatch[] = [];
+      let got = 0;
+      try {
+        for await (const msg of messages) {
+          page.push(codec.decode(msg.data));
+          pending = msg.info.pending;
+          got++;
+        }
+      } finally {
+        live?.signal.removeEventListener('abort', stop);
+      }
+      // A pull that expired with less than asked: the rest went away (retention); caught up.
+      if (got === 0) pending = 0;
+      for (const [i, batch] of page.entries()) yield { batch, caughtUp: pending === 0 && i === page.length - 1 };
     }
+  }
+
+  async function* eachBatch(jobId: string): AsyncGenerator<LogBatch> {
+    for await (const { batch } of pages(jobId, undefined)) yield batch;
   }
 
   return {
@@ -89,19 +119,8 @@ export async function createLogStore(nc: NatsConnection, names: LogNames, retent
 
     eachBatch,
 
-    async *follow(jobId, signal) {
-      const consumer = await orderedConsumer(jobId);
-      const messages = await consumer.consume({ max_messages: 64 });
-      const stop = () => messages.stop();
-      signal.addEventListener('abort', stop, { once: true });
-      try {
-        for await (const msg of messages) {
-          yield { batch: codec.decode(msg.data), caughtUp: msg.info.pending === 0 };
-        }
-      } finally {
-        signal.removeEventListener('abort', stop);
-        messages.stop();
-      }
+    follow(jobId, signal) {
+      return pages(jobId, { signal });
     },
   };
 }

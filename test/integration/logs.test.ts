@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import type { StepLogs } from '../../src/logs/types';
 import { request, waitForEnd } from '../helpers/http';
@@ -140,6 +141,42 @@ describe('step logs', () => {
     const job = await waitForEnd(fixture.stack.apiUrl, id);
     assert.equal(job.steps[0]?.outputTail?.trim(), 'token=*** pw=*** plain=visible-value');
     assert.equal((await logsOf(id))[0]?.logs[0]?.message, 'token=*** pw=*** plain=visible-value');
+  });
+
+  it('streams a large log as it reads it, and holds back a client that does not read', async () => {
+    // Three steps of 2,000 lines of 999 x's each: 6 MB of log, some 7 MB as SSE events.
+    const script = `yes "$(head -c 999 /dev/zero | tr '\\0' x)" | head -n 2000`;
+    const steps = [1, 2, 3].map((n) => ({ id: n, name: `writer ${n}`, image: images.busybox, script }));
+    const id = await submitJob(fixture.stack.apiUrl, { name: 'big log', steps }, fixture.jobIds);
+    assert.equal((await waitForEnd(fixture.stack.apiUrl, id, 120_000)).status, 'Succeeded');
+
+    // GET /jobs/{id}/logs: written as it is read (chunked, no length known up front), same shape.
+    const res = await fetch(`${fixture.stack.apiUrl}/jobs/${id}/logs`);
+    assert.equal(res.headers.get('content-length'), null);
+    assert.equal(res.headers.get('transfer-encoding'), 'chunked');
+    const body = (await res.json()) as LogsBody;
+    assert.deepEqual(body.logs.map((s) => [s.step_id, s.logs.length, new Set(s.logs.map((l) => l.message.length)).size]), [['1', 2000, 1], ['2', 2000, 1], ['3', 2000, 1]]);
+
+    // The live stream to a client that stops reading: the API waits for it (counted in
+    // hades_log_stream_waits_total) instead of buffering the rest; once it reads, all arrives.
+    const waits = async () => Number(/^hades_log_stream_waits_total (\d+)/m.exec(await (await fetch(`${fixture.stack.apiUrl}/metrics`)).text())?.[1] ?? 0);
+    const before = await waits();
+    const url = new URL(`${fixture.stack.apiUrl}/jobs/${id}/logs/stream`);
+    const socket = connect(Number(url.port), url.hostname);
+    socket.pause();
+    socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+    const deadline = Date.now() + 60_000;
+    while ((await waits()) === before) {
+      assert.ok(Date.now() < deadline, 'the API never waited for the paused client');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.resume();
+    await new Promise((resolve) => socket.on('end', resolve));
+    assert.equal((text.match(/^event: log$/gm) ?? []).length, 6000);
+    assert.match(text, /event: end\ndata: \{"job_id":"[^"]+","status":"Succeeded"/);
   });
 
   it('answers 404 for the logs of an unknown job', async () => {

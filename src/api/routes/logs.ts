@@ -2,25 +2,48 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { terminalStatuses } from '../../job';
 import type { JobState } from '../../job';
-import { toStepLogs } from '../../logs/logStore';
+import { writeStepLogsJson } from '../../logs/stepLogsJson';
 import type { LogBatch } from '../../logs/types';
 import type { ApiDeps } from '../deps';
+import { createJobWatch } from '../stream/jobWatch';
+import type { JobWatch } from '../stream/jobWatch';
+import { writeWithBackpressure } from '../stream/writeWithBackpressure';
 import { findJob, readJob } from './jobs';
 
 export function logRoutes(deps: ApiDeps): Router {
   const router = Router();
+  // One status read per followed job and interval, however many clients follow it.
+  const onWait = () => deps.metrics?.logStreamWaits.inc();
+  const watch = deps.jobWatch ?? createJobWatch({ read: (id) => readJob(deps, id), intervalMs: deps.followPollMs ?? 1000, ...(deps.logError && { logError: deps.logError }) });
 
   router.get('/jobs/:id/logs', async (req, res) => {
     const job = await findJob(deps, req.params.id);
-    res.json({ logs: toStepLogs(await deps.logs.batches(job.id)) });
+    // The first batch is read before anything is sent, so NATS being away is still a 503.
+    const batches = deps.logs.eachBatch(job.id);
+    const first = await batches.next();
+    res.status(200).type('application/json');
+    try {
+      await writeStepLogsJson(prepend(first, batches), (chunk) => writeWithBackpressure(res, chunk, onWait));
+      res.end();
+    } catch (err) {
+      // Half an answer is out: the client sees a cut body, the log says why.
+      deps.logError?.(err);
+      res.destroy();
+    }
   });
 
   router.get('/jobs/:id/logs/stream', async (req, res) => {
     const job = await findJob(deps, req.params.id);
-    await streamLogs(deps, job, req, res);
+    await streamLogs(deps, watch, onWait, job, req, res);
   });
 
   return router;
+}
+
+async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first.done) return;
+  yield first.value;
+  yield* rest;
 }
 
 /** The line number a reconnecting client saw last (`Last-Event-ID`), or 0. */
@@ -34,7 +57,7 @@ export function resumePoint(lastEventId: string | undefined): number {
  * number in the job's log, so a client that reconnects with `Last-Event-ID` (browsers do) gets
  * only the lines after it. When the API shuts down, a `shutdown` event ends the stream.
  */
-async function streamLogs(deps: ApiDeps, first: JobState, req: Request, res: Response): Promise<void> {
+async function streamLogs(deps: ApiDeps, watch: JobWatch, onWait: () => void, first: JobState, req: Request, res: Response): Promise<void> {
   res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   res.flushHeaders();
   const abort = new AbortController();
@@ -44,50 +67,50 @@ async function streamLogs(deps: ApiDeps, first: JobState, req: Request, res: Res
   let last: LogBatch | undefined;
   let ended = false;
 
-  const send = (event: string, data: unknown, id?: number) => res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  // A client that reads slowly holds the stream back (no more is read from NATS meanwhile).
+  const send = (event: string, data: unknown, id?: number) =>
+    writeWithBackpressure(res, `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, onWait);
   const finish = (job: JobState) => {
     if (ended) return;
     ended = true;
-    send('end', { job_id: job.id, status: job.status, reason: job.reason });
+    void send('end', { job_id: job.id, status: job.status, reason: job.reason });
     abort.abort();
   };
   const onClosing = () => {
     if (ended) return;
     ended = true;
-    send('shutdown', { job_id: first.id, message: 'this API is shutting down: reconnect with Last-Event-ID to continue after the last line' });
+    void send('shutdown', { job_id: first.id, message: 'this API is shutting down: reconnect with Last-Event-ID to continue after the last line' });
     abort.abort();
   };
   if (deps.closing?.aborted) onClosing();
   else deps.closing?.addEventListener('abort', onClosing, { once: true });
   const sameBatch = (a: LogBatch | undefined, b: LogBatch | undefined) => a?.stepIndex === b?.stepIndex && a?.offset === b?.offset && a?.end === b?.end;
 
-  // Ends the stream once the job has ended and nothing written is left unsent.
-  const check = async () => {
-    // Also a job that will never have a workflow (cancelled before its start) ends the stream.
-    const job = await readJob(deps, first.id);
-    if (!job || !terminalStatuses.has(job.status)) return;
-    const newest = await deps.logs.lastBatch(first.id);
-    if (!newest || sameBatch(newest, last)) finish(job);
-  };
-  // A failing check (Temporal away) is logged once per stream; the next poll tries again.
+  // Ends the stream once the job has ended and nothing written is left unsent. Also a job that
+  // will never have a workflow (cancelled before its start) ends it.
   let checkFailed = false;
-  const poll = setInterval(
-    () =>
-      void check().catch((err: unknown) => {
-        if (checkFailed) return;
+  const check = async (job: JobState | undefined): Promise<void> => {
+    if (!job || !terminalStatuses.has(job.status) || ended) return;
+    await deps.logs.lastBatch(first.id).then(
+      (newest) => {
+        if (!newest || sameBatch(newest, last)) finish(job);
+      },
+      (err: unknown) => {
+        // Logged once per stream; the next state read tries again.
+        if (!checkFailed) deps.logError?.(err);
         checkFailed = true;
-        deps.logError?.(err);
-      }),
-    deps.followPollMs ?? 1000,
-  );
+      },
+    );
+  };
+  const unsubscribe = watch.subscribe(first.id, (job) => void check(job));
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
   try {
-    await check();
+    await check(first);
     if (!ended) {
       for await (const { batch } of deps.logs.follow(first.id, abort.signal)) {
         for (const line of batch.lines) {
           if (++lineNumber <= resumeAfter) continue;
-          send('log', { job_id: batch.jobId, container_id: batch.containerId, step_id: batch.stepId, step_name: batch.stepName, ...line }, lineNumber);
+          await send('log', { job_id: batch.jobId, container_id: batch.containerId, step_id: batch.stepId, step_name: batch.stepName, ...line }, lineNumber);
         }
         last = batch;
         if (ended) break;
@@ -95,7 +118,7 @@ async function streamLogs(deps: ApiDeps, first: JobState, req: Request, res: Res
     }
   } finally {
     deps.closing?.removeEventListener('abort', onClosing);
-    clearInterval(poll);
+    unsubscribe();
     clearInterval(keepAlive);
     res.end();
   }

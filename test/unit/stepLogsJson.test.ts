@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { toStepLogs } from '../../src/logs/logStore';
+import { writeStepLogsJson } from '../../src/logs/stepLogsJson';
+import type { LogBatch, LogLine } from '../../src/logs/types';
+
+/** A small deterministic generator (mulberry32), so a failure names its seed. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Batches as a job writes them: steps in order, each step's containers one after another. */
+function jobBatches(seed: number): LogBatch[] {
+  const rnd = random(seed);
+  const batches: LogBatch[] = [];
+  const steps = Math.floor(rnd() * 4);
+  for (let step = 0; step < steps; step++) {
+    const containers = 1 + Math.floor(rnd() * 2);
+    for (let c = 0; c < containers; c++) {
+      const count = Math.floor(rnd() * 5);
+      let offset = 0;
+      for (let b = 0; b < count; b++) {
+        const lines: LogLine[] = Array.from({ length: Math.floor(rnd() * 4) }, (_, i) => ({
+          timestamp: new Date(1_700_000_000_000 + i).toISOString(),
+          message: `step ${step} "quoted" \\ ${'é'.repeat(Math.floor(rnd() * 3))} ${Math.floor(rnd() * 1e6)}`,
+          output_stream: rnd() < 0.5 ? 'stdout' : 'stderr',
+          ...(rnd() < 0.1 && { truncated: true as const }),
+        }));
+        batches.push({ jobId: 'job-1', stepIndex: step, stepId: String(step + 1), stepName: `step-${step}`, containerId: `c${step}-${c}`, offset, end: offset + 10, lines });
+        offset += 10;
+      }
+    }
+  }
+  return batches;
+}
+
+async function* each<T>(items: T[]): AsyncGenerator<T> {
+  for (const item of items) yield await Promise.resolve(item);
+}
+
+async function written(batches: LogBatch[]): Promise<{ body: string; chunks: number }> {
+  let body = '';
+  let chunks = 0;
+  await writeStepLogsJson(each(batches), async (chunk) => {
+    chunks++;
+    body += chunk;
+    await Promise.resolve();
+  });
+  return { body, chunks };
+}
+
+describe('writeStepLogsJson', () => {
+  it('writes what toStepLogs makes of the same batches, for any job', async () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const batches = jobBatches(seed);
+      const { body } = await written(batches);
+      assert.deepEqual(JSON.parse(body), { logs: toStepLogs(batches) }, `seed ${seed}`);
+    }
+  });
+
+  it('writes piece by piece: one chunk per batch at most, plus the frame', async () => {
+    const batches = jobBatches(7).concat(jobBatches(11));
+    const { chunks } = await written(batches);
+    // Each batch writes at most a head and its lines; the opening and closing brackets two more.
+    assert.ok(chunks <= 2 * batches.length + 2, `${chunks} chunks for ${batches.length} batches`);
+    assert.ok(chunks > 2 || batches.length === 0);
+  });
+
+  it('writes an empty list for a job without output', async () => {
+    assert.deepEqual(JSON.parse((await written([])).body), { logs: [] });
+  });
+});
