@@ -111,10 +111,12 @@ export const configSchema = z.object({
   JOB_ID_MEMORY_DAYS: z.coerce.number().positive().default(365),
   // JetStream drops a re-published message id within this window; the bridge catches the rest.
   NATS_DUPLICATE_WINDOW_SECONDS: z.coerce.number().positive().default(120),
-  // A message the bridge has not acked after this long is handed out again.
-  NATS_ACK_WAIT_SECONDS: z.coerce.number().positive().default(30),
-  // Redelivery delay after a failed start (Temporal down) doubles from 0.5 s up to this.
-  BRIDGE_RETRY_MAX_SECONDS: z.coerce.number().positive().default(30),
+  // A job message the bridge neither acked nor terminated (a failed start: Temporal down; a
+  // bridge that died holding it) is handed out again by JetStream after the consumer's backoff,
+  // doubling from 2 s up to this; at most BRIDGE_MAX_DELIVERIES times, the last failing start
+  // moves it to the dead letters (the job reads Failed, "never started").
+  BRIDGE_RETRY_MAX_SECONDS: z.coerce.number().min(1).default(30),
+  BRIDGE_MAX_DELIVERIES: z.coerce.number().int().min(2).default(200),
   // Fault injection for tests only: crash the bridge between a workflow start and its ack; or
   // make each of its starts take a second (a window in which to stop it with messages in hand);
   // or crash the worker after a step ended, before Temporal has its result.

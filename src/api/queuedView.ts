@@ -9,5 +9,7 @@ export function queuedView(s: SubmissionRecord): JobState {
     priorityLevel: priorityLevel(s.priority),
     steps: s.steps.map((step, index) => ({ index, ...step })),
   });
-  return s.cancelRequested ? { ...state, status: 'Cancelled', reason: 'job was cancelled before it started' } : state;
+  if (s.cancelRequested) return { ...state, status: 'Cancelled', reason: 'job was cancelled before it started' };
+  if (s.rejected !== undefined) return { ...state, status: 'Failed', reason: `never started: ${s.rejected}` };
+  return state;
 }

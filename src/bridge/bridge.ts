@@ -19,7 +19,8 @@ export interface BridgeDeps {
   settings?: QueueSettings;
   /** Job ids started before: a message for one of them starts nothing. */
   started?: StartedIds;
-  retryMaxMs?: number;
+  /** A job the bridge dead-letters is marked so (its submission record), never Queued for good. */
+  markRejected?: (id: string, reason: string) => Promise<void>;
   /** The networks a step may ask for (STEP_NETWORKS); a job asking for another is a dead letter. */
   allowedNetworks?: readonly string[];
   /** Tests only: die between the start and the ack, as a crash would; or start slowly. */
@@ -36,25 +37,32 @@ function emptyMessages(): ConsumerMessages {
   return none as unknown as ConsumerMessages;
 }
 
-/** Redelivery delay after a failed start (Temporal unreachable): grows with each delivery, capped. */
-export function retryDelayMs(deliveryCount: number, maxMs = 30_000): number {
-  return Math.min(maxMs, 500 * 2 ** Math.max(0, Math.min(30, deliveryCount - 1)));
+/** The pause before the consume loop tries again after its consumer went away: grows, capped. */
+function resumeDelayMs(failures: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.min(10, failures - 1));
 }
+
+/** While a message is in hand, JetStream is told so this often (its first redelivery waits 2 s or more). */
+const WORKING_INTERVAL_MS = 500;
 
 /**
  * The durable consumer that turns submissions into workflow starts. It acks a message only after
  * Temporal accepted the start, so a crash in between redelivers it, and workflow id = job id makes
- * that redelivery start nothing new.
+ * that redelivery start nothing new. A start that fails is neither acked nor nak'd: JetStream
+ * hands the message out again after the consumer's backoff, up to its max_deliver; on the last
+ * delivery a failing start goes to the dead letters with its reason.
  */
 export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   const jsm = await deps.nc.jetstreamManager(jetStreamOptions);
   await ensureJobQueue(jsm, deps.names, deps.settings);
-  const retry = (count: number) => retryDelayMs(count, deps.retryMaxMs);
   const deadLetters = await ensureDeadLetters(jsm, deps.names, deps.settings?.replicas);
   const js = deps.nc.jetstream(jetStreamOptions);
   const parallel = deps.parallel ?? 8;
+  let maxDeliver = -1;
   const consume = async (): Promise<ConsumerMessages> => {
     const consumer = await js.consumers.get(deps.names.stream, deps.names.consumer);
+    // The consumer's own limit (an operator may have changed it with `nats consumer edit`).
+    maxDeliver = (await consumer.info(true)).config.max_deliver ?? -1;
     // A deleted consumer or stream ends the iteration (by default nats.js pulls on in silence).
     return consumer.consume({ max_messages: parallel, abort_on_missing_resource: true });
   };
@@ -62,19 +70,20 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   const inFlight = new Set<Promise<void>>();
 
   /** Never silently dropped: the message and its reason go to the dead-letter stream first. */
-  async function deadLetter(msg: JsMsg, reason: string): Promise<void> {
+  async function deadLetter(msg: JsMsg, reason: string, jobId?: string): Promise<void> {
     const h = natsHeaders();
     h.set('Hades-Reason', reason.slice(0, 1000).replace(/[\r\n]/g, ' '));
     h.set('Hades-Original-Subject', msg.subject);
     h.set('Hades-Original-Sequence', String(msg.info.streamSequence));
     try {
       await js.publish(deadLetters.subject, msg.data, { headers: h });
+      if (jobId !== undefined) await deps.markRejected?.(jobId, reason);
     } catch (err) {
+      // Left unacked: JetStream hands it out again after the backoff.
       deps.log.error('dead-letter publish failed; will retry', { error: coerceError(err).message });
-      msg.nak(retry(msg.info.deliveryCount));
       return;
     }
-    deps.log.warn('submission rejected to dead letters', { reason, seq: msg.info.streamSequence });
+    deps.log.warn('submission rejected to dead letters', { reason, seq: msg.info.streamSequence, ...(jobId !== undefined && { job: jobId }) });
     msg.term(reason.slice(0, 200));
   }
 
@@ -89,6 +98,9 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     }, deps.allowedNetworks ? { allowedNetworks: deps.allowedNetworks } : {});
     if (!intake.ok) return deadLetter(msg, intake.reason);
     const id = intake.spec.id;
+    // Told every half second that the start is still in hand, JetStream does not hand it to
+    // another bridge meanwhile (a slow Temporal); a bridge that dies stops telling.
+    const working = setInterval(() => msg.working(), WORKING_INTERVAL_MS);
     try {
       if (deps.started && (await deps.started.has(id))) {
         deps.log.info('job was started before; not starting it again', { job: id, delivery: msg.info.deliveryCount });
@@ -100,9 +112,15 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
       }
       await msg.ackAck();
     } catch (err) {
-      if (err instanceof StartRefusedError) return deadLetter(msg, `refused by Temporal: ${err.message}`);
-      deps.log.warn('workflow start failed; message will be redelivered', { job: id, error: coerceError(err).message, delivery: msg.info.deliveryCount });
-      msg.nak(retry(msg.info.deliveryCount));
+      clearInterval(working);
+      const error = coerceError(err).message;
+      if (err instanceof StartRefusedError) return deadLetter(msg, `refused by Temporal: ${error}`, id);
+      const delivery = msg.info.deliveryCount;
+      if (maxDeliver > 0 && delivery >= maxDeliver) return deadLetter(msg, `not started after ${delivery} deliveries (the consumer's max_deliver): ${error}`, id);
+      // Neither acked nor nak'd: JetStream hands it out again after the consumer's backoff.
+      deps.log.warn('workflow start failed; JetStream redelivers the message after its backoff', { job: id, error, delivery, maxDeliver });
+    } finally {
+      clearInterval(working);
     }
   }
 
@@ -133,7 +151,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
         reason = coerceError(err).message;
       }
       if (stopping) return;
-      const delay = retryDelayMs(++failures, deps.retryMaxMs);
+      const delay = resumeDelayMs(++failures);
       deps.log.error('the job consumer ended; consuming again', { reason, retryInMs: delay });
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);

@@ -35,7 +35,7 @@ export function queueNames(config: Config): QueueNames {
 }
 
 export function queueSettings(config: Config): QueueSettings {
-  return { duplicateWindowSeconds: config.NATS_DUPLICATE_WINDOW_SECONDS, ackWaitSeconds: config.NATS_ACK_WAIT_SECONDS, replicas: config.NATS_REPLICAS };
+  return { duplicateWindowSeconds: config.NATS_DUPLICATE_WINDOW_SECONDS, retryMaxSeconds: config.BRIDGE_RETRY_MAX_SECONDS, maxDeliveries: config.BRIDGE_MAX_DELIVERIES, replicas: config.NATS_REPLICAS };
 }
 
 export function logNames(config: Config): LogNames {
@@ -135,7 +135,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         names: queueNames(config),
         settings: queueSettings(config),
         started: await startedIds(nc.jetstream(jetStreamOptions), config.NATS_STARTED_BUCKET, config.JOB_ID_MEMORY_DAYS, config.NATS_REPLICAS),
-        retryMaxMs: config.BRIDGE_RETRY_MAX_SECONDS * 1000,
+        markRejected: (id, reason) => queue.markRejected(id, reason),
         allowedNetworks: config.STEP_NETWORKS,
         ...((config.HADES_FAULT === 'bridge-crash-after-start' || config.HADES_FAULT === 'bridge-slow-start') && { fault: config.HADES_FAULT }),
         startJob: async (spec) => {

@@ -4,7 +4,7 @@ import type { JobPayload } from '../job';
 import { priorityLevel } from '../job';
 import type { QueueNames, QueueSettings } from './subjects';
 import { ensureStream, isNotFound, jetStreamOptions } from './streams';
-import { defaultQueueSettings, jobSubject, jobSubjects } from './subjects';
+import { defaultQueueSettings, jobSubject, jobSubjects, redeliveryBackoffSeconds } from './subjects';
 
 /** What the API remembers of a submission, so its id is never unknown before the workflow starts. */
 export interface SubmissionRecord {
@@ -15,6 +15,8 @@ export interface SubmissionRecord {
   steps: { id: string; name: string; image: string }[];
   /** Cancelled before any bridge started it: the bridge must not start it. */
   cancelRequested?: boolean;
+  /** Never started: the bridge moved it to the dead letters, for this reason. */
+  rejected?: string;
 }
 
 export const submittedAtHeader = 'Hades-Submitted-At';
@@ -46,17 +48,21 @@ export async function ensureJobQueue(jsm: JetStreamManager, names: QueueNames, s
     num_replicas: settings.replicas ?? 1,
   };
   await ensureStream(jsm, config);
-  const ackWait = Math.round(settings.ackWaitSeconds * 1e9);
+  // Redelivery is JetStream's: a message the bridge neither acked nor terminated comes back after
+  // the backoff (the first value is also the ack wait), at most max_deliver times.
+  const backoff = redeliveryBackoffSeconds(settings.retryMaxSeconds).map((s) => Math.round(s * 1e9));
+  const redelivery = { ack_wait: backoff[0]!, backoff, max_deliver: Math.max(settings.maxDeliveries, backoff.length + 1) };
   try {
     const info = await jsm.consumers.info(names.stream, names.consumer);
-    if (info.config.ack_wait !== ackWait) await jsm.consumers.update(names.stream, names.consumer, { ack_wait: ackWait });
+    const same = info.config.max_deliver === redelivery.max_deliver && JSON.stringify(info.config.backoff ?? []) === JSON.stringify(backoff);
+    if (!same) await jsm.consumers.update(names.stream, names.consumer, redelivery);
   } catch (err) {
     if (!isNotFound(err)) throw err;
     await jsm.consumers.add(names.stream, {
       durable_name: names.consumer,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      ack_wait: ackWait,
+      ...redelivery,
       filter_subjects: jobSubjects(names),
     });
   }
@@ -74,6 +80,8 @@ export interface JobQueue {
   submission(id: string): Promise<SubmissionRecord | undefined>;
   /** Marks a submitted job as cancelled before its start; false when no record is kept. */
   requestCancel(id: string): Promise<boolean>;
+  /** Marks a submitted job as never to be started (dead-lettered), so it is not Queued for good. */
+  markRejected(id: string, reason: string): Promise<void>;
 }
 
 export async function createJobQueue(nc: NatsConnection, names: QueueNames, settings: QueueSettings = defaultQueueSettings): Promise<JobQueue> {
@@ -115,6 +123,11 @@ export async function createJobQueue(nc: NatsConnection, names: QueueNames, sett
       if (!entry || entry.operation !== 'PUT') return false;
       await kv.put(id, codec.encode({ ...entry.json<SubmissionRecord>(), cancelRequested: true }));
       return true;
+    },
+    async markRejected(id, reason) {
+      const entry = await kv.get(id);
+      if (!entry || entry.operation !== 'PUT') return;
+      await kv.put(id, codec.encode({ ...entry.json<SubmissionRecord>(), rejected: reason }));
     },
   };
 }

@@ -77,7 +77,7 @@ describe('NATS intake', () => {
 
 describe('a bridge killed between the workflow start and the ack', () => {
   it('is redelivered to the next bridge, which starts nothing new', async () => {
-    const stack = await startTestStack({ HADES_ROLES: 'api,worker', NATS_ACK_WAIT_SECONDS: '2' });
+    const stack = await startTestStack({ HADES_ROLES: 'api,worker' });
     let second: TestStack | undefined;
     try {
       const crashing = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'src', 'main.ts')], {
@@ -172,6 +172,45 @@ describe('a start that Temporal refuses for good', () => {
       assert.match(dead.header.get('Hades-Reason'), /refused by Temporal.*search attribute/i);
       const s = await consumerState(api.config);
       assert.deepEqual([s.pending, s.ackPending], [0, 0], 'terminated, not redelivered');
+      const view = await until('the job to read Failed', async () => {
+        const r = await request<{ status: string; reason?: string }>(`${api.apiUrl}/jobs/${res.body.job_id}`);
+        return r.body.status === 'Failed' ? r.body : undefined;
+      });
+      assert.match(view.reason ?? '', /^never started: refused by Temporal/);
+    } finally {
+      await bridge?.stop();
+      await api.stop();
+    }
+  });
+});
+
+describe('a start that keeps failing', () => {
+  it("is handed out again after the consumer's backoff, and dead-lettered on its last delivery: the job reads Failed, not Queued for good", async () => {
+    const settings = { BRIDGE_RETRY_MAX_SECONDS: '1', BRIDGE_MAX_DELIVERIES: '3' };
+    const api = await startTestStack({ HADES_ROLES: 'api', ...settings });
+    let bridge: TestStack | undefined;
+    try {
+      const info = await withNats(api.config.NATS_URL, async (nc) => (await nc.jetstreamManager()).consumers.info(api.config.NATS_JOB_STREAM, api.config.NATS_CONSUMER));
+      assert.deepEqual([info.config.max_deliver, info.config.backoff], [3, [1e9]], "JetStream's own redelivery settings");
+      const res = await request<{ job_id: string }>(`${api.apiUrl}/build`, { method: 'POST', json: job('never starts') });
+      assert.equal(res.status, 200);
+      // A namespace nobody registered: every start fails as "not found", which may pass, so it is retried.
+      bridge = await startTestStack({ ...api.env, HADES_ROLES: 'bridge', TEMPORAL_NAMESPACE: `missing-${randomUUID().slice(0, 8)}`, ...settings });
+      const stream = `${api.config.NATS_JOB_STREAM}_DEAD`;
+      const dead = await until('the job in the dead letters', () =>
+        withNats(api.config.NATS_URL, async (nc) => {
+          const jsm = await nc.jetstreamManager();
+          const state = await jsm.streams.info(stream).catch(() => undefined);
+          if (!state || state.state.messages < 1) return undefined;
+          return jsm.streams.getMessage(stream, { seq: state.state.first_seq });
+        }),
+      90_000, 250);
+      assert.match(dead.header.get('Hades-Reason'), /^not started after 3 deliveries \(the consumer's max_deliver\): .*namespace/i);
+      const s = await consumerState(api.config);
+      assert.deepEqual([s.pending, s.ackPending], [0, 0], 'terminated, not left in the queue');
+      const view = await request<{ status: string; reason?: string }>(`${api.apiUrl}/jobs/${res.body.job_id}`);
+      assert.equal(view.body.status, 'Failed');
+      assert.match(view.body.reason ?? '', /^never started: not started after 3 deliveries/);
     } finally {
       await bridge?.stop();
       await api.stop();

@@ -130,7 +130,7 @@ describe('an API process stopped with SIGTERM', () => {
 
 describe('a bridge process stopped with SIGTERM', () => {
   it('finishes the starts in hand, gives back the rest, and another bridge starts each job exactly once', async () => {
-    const api = await startTestStack({ HADES_ROLES: 'api', NATS_ACK_WAIT_SECONDS: '3' });
+    const api = await startTestStack({ HADES_ROLES: 'api' });
     let second: TestStack | undefined;
     let bridge: HadesProcess | undefined;
     try {

@@ -82,7 +82,6 @@ describe('a multi-node topology under load and faults', () => {
       TEMPORAL_NAMESPACE: temporal.namespace,
       NATS_URL: nats.urls.join(','),
       NATS_REPLICAS: '3',
-      NATS_ACK_WAIT_SECONDS: '5',
       PIN_JOBS_TO_HOST: 'true',
       HOST_CHECK_SECONDS: '5',
       HADES_WORKFLOW_BUNDLE: testEnv.workflowBundle,

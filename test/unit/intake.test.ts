@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { retryDelayMs } from '../../src/bridge/bridge';
 import { readSubmission } from '../../src/bridge/intake';
+import { redeliveryBackoffSeconds } from '../../src/queue/subjects';
 
 const base = { stream: 'HADES_JOBS', streamSequence: 42, timestampMs: Date.parse('2026-01-01T00:00:00Z') };
 const body = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -24,8 +24,10 @@ describe('readSubmission', () => {
     const badId = readSubmission({ ...base, data: body(job), msgId: 'has space' });
     assert.ok(!badId.ok && badId.reason.includes('not valid'));
   });
-  it('backs off redeliveries, capped', () => {
-    assert.deepEqual([1, 2, 3, 10, 100].map((n) => retryDelayMs(n)), [500, 1000, 2000, 30000, 30000]);
-    assert.deepEqual([1, 4, 5].map((n) => retryDelayMs(n, 5000)), [500, 4000, 5000]);
+  it("the bridge consumer's redelivery backoff doubles from 2 s, capped", () => {
+    assert.deepEqual(redeliveryBackoffSeconds(30), [2, 4, 8, 16, 30]);
+    assert.deepEqual(redeliveryBackoffSeconds(5), [2, 4, 5]);
+    assert.deepEqual(redeliveryBackoffSeconds(2), [2]);
+    assert.deepEqual(redeliveryBackoffSeconds(1), [1]);
   });
 });
