@@ -62,9 +62,21 @@ const HEARTBEAT_EVERY_MS = 1000;
 const TAIL_BYTES = 2048;
 
 /** The activities a job's workflow calls, over their dependencies (conventions: factories). */
+/** How many ended jobs a worker remembers having counted (a retried cleanup comes soon after). */
+const COUNTED_JOBS_REMEMBERED = 10_000;
+
 export function createActivities({ executor, logs, logLimits, metrics, host, fault, callbackMaxLogBytes }: ActivityDeps) {
   // Jobs this host claimed lately (id → when), until their containers show; claims one at a time.
   const claims = new Map<string, number>();
+  // Jobs whose end this worker counted lately: a retried cleanup (its result lost on the way to
+  // Temporal) counts a job once. Oldest forgotten first.
+  const counted = new Set<string>();
+  const countOnce = (jobId: string): boolean => {
+    if (counted.has(jobId)) return false;
+    counted.add(jobId);
+    if (counted.size > COUNTED_JOBS_REMEMBERED) counted.delete(counted.values().next().value!);
+    return true;
+  };
   let claiming: Promise<unknown> = Promise.resolve();
   const tryClaim = async (jobId: string, concurrency: number): Promise<boolean> => {
     const active = (await executor.activeJobs?.()) ?? new Set<string>();
@@ -188,7 +200,7 @@ export function createActivities({ executor, logs, logLimits, metrics, host, fau
     async cleanupJob(input: CleanupInput): Promise<void> {
       await executor.cleanupJob(input.jobId);
       claims.delete(input.jobId);
-      if (input.status) {
+      if (input.status && countOnce(input.jobId)) {
         metrics?.jobsFinished.inc({ status: input.status });
         if (input.durationMs !== undefined) metrics?.jobDuration.observe({ status: input.status }, input.durationMs / 1000);
       }
