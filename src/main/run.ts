@@ -101,8 +101,8 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         }
       }, log.child({ role: 'worker' }));
       stops.push(() => supervised.stop());
-      // The reaper (Docker only for now): an executor of its own, the worker's lives in the SDK worker.
-      if (config.DOCKER_CLEANUP && config.HADES_EXECUTOR === 'docker') {
+      // The reaper: an executor of its own, the worker's lives in the SDK worker.
+      if (config.DOCKER_CLEANUP) {
         const executor = await createExecutor(config);
         temporal ??= await connectTemporal(config);
         const tc = temporal.connection;

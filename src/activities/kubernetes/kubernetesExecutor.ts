@@ -10,7 +10,8 @@ import { claimSpec, isolationPolicySpec, jobSelector, kubernetesNetworks, podSpe
 import type { PodState } from './podState';
 import { podState } from './podState';
 import { PodWatch } from './podWatch';
-import { claimName, podName } from './names';
+import { labels } from '../labels';
+import { claimName, jobIdAnnotation, podName } from './names';
 
 export interface KubernetesExecutorOptions extends PodDefaults {
   client: KubeClient;
@@ -259,5 +260,24 @@ export function createKubernetesExecutor(options: KubernetesExecutorOptions): Ex
     }
   }
 
-  return { kind: 'kubernetes', runStep, cleanupJob };
+  /** Every job with a pod, claim or network policy in the namespace, and when the oldest was made. */
+  async function leftovers(): Promise<Map<string, number>> {
+    const labelSelector = `${labels.managed}=true`;
+    const [pods, claims, policies] = await Promise.all([
+      core.listNamespacedPod({ namespace, labelSelector }),
+      core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }),
+      client.networking.listNamespacedNetworkPolicy({ namespace, labelSelector }),
+    ]);
+    const found = new Map<string, number>();
+    for (const { metadata } of [...pods.items, ...claims.items, ...policies.items]) {
+      // The label holds a label-safe key; the annotation the job id itself.
+      const job = metadata?.annotations?.[jobIdAnnotation];
+      if (!job) continue;
+      const created = metadata?.creationTimestamp ? new Date(metadata.creationTimestamp).getTime() : Date.now();
+      found.set(job, Math.min(found.get(job) ?? created, Number.isFinite(created) ? created : Date.now()));
+    }
+    return found;
+  }
+
+  return { kind: 'kubernetes', runStep, cleanupJob, leftovers };
 }

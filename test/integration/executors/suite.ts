@@ -6,6 +6,7 @@ import type { ExecutorTarget } from '../../helpers/executorTarget';
 import { workerProcessRun } from '../../helpers/workerProcess';
 import { request, waitForEnd } from '../../helpers/http';
 import { submitJob, waitForLogLine } from '../../helpers/jobs';
+import { until } from '../../helpers/nats';
 import { useTestStack } from '../../helpers/stack';
 import { activityAttempts, lastFailureTypes } from '../../helpers/temporal';
 import { images } from '../../helpers/testEnv';
@@ -273,6 +274,26 @@ export function executorSuite(target: ExecutorTarget): void {
       const logs = await request<{ logs: StepLogs[] }>(`${stack.apiUrl}/jobs/${id}/logs`);
       assert.deepEqual(logs.body.logs[0]?.logs.map((l) => l.message), ['started', 'finished'], 'each line logged once');
       await target.assertNoLeaks([id]);
+    });
+  });
+
+  describe(`the reaper on the ${target.name} executor`, () => {
+    const fixture = useTestStack({ ...target.overrides(), REAPER_INTERVAL_SECONDS: '1', REAPER_GRACE_SECONDS: '1', CONCURRENCY: '2' });
+    after(() => target.assertNoLeaks(fixture.jobIds));
+
+    it('removes what a terminated job left, and nothing of a job still running', async () => {
+      const { apiUrl, client } = fixture.stack;
+      const doomed = await submitJob(apiUrl, { name: 'terminated', steps: [{ image: images.busybox, script: 'sleep 120' }] }, fixture.jobIds);
+      const alive = await submitJob(apiUrl, { name: 'still running', steps: [{ image: images.busybox, script: 'echo started; sleep 4; echo survived' }] }, fixture.jobIds);
+      await target.runningStep(doomed, 0, 90_000);
+      await waitForLogLine(apiUrl, alive, 'started', 90_000);
+      // Terminated: no cleanup activity runs, so its container (pod) and volume (claim) stay behind.
+      await client.workflow.getHandle(doomed).terminate('test: as an operator would');
+      await until('the reaper to remove what the terminated job left', () => target.assertNoLeaks([doomed]).then(() => true, () => false), 90_000, 250);
+      const job = await waitForEnd(apiUrl, alive, 90_000);
+      assert.equal(job.status, 'Succeeded', JSON.stringify(job));
+      assert.equal(job.steps[0]?.outputTail, 'started\nsurvived\n');
+      await target.assertNoLeaks([alive]);
     });
   });
 }
