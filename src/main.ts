@@ -24,8 +24,16 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const starting = runHades(config);
   let stopping = false;
+  const starting = runHades(config, {
+    // A role gave up: stop what runs, then exit 1 so a supervisor (compose, Kubernetes) restarts us.
+    onFatal: (reason) => {
+      console.error(`hades: ${reason}; exiting for a restart`);
+      if (stopping) return;
+      stopping = true;
+      void starting.then((running) => running.stop()).finally(() => process.exit(1));
+    },
+  });
   const stop = (signal: string) => {
     if (stopping) {
       // A second signal: no more waiting for steps or requests in flight.

@@ -23,6 +23,12 @@ export interface BridgeDeps {
   markRejected?: (id: string, reason: string) => Promise<void>;
   /** The networks a step may ask for (STEP_NETWORKS); a job asking for another is a dead letter. */
   allowedNetworks?: readonly string[];
+  /**
+   * Called when the consumer could not be made again this many times in a row (default 20, some
+   * 10 minutes): the bridge stops trying, and the process should end so a supervisor restarts it.
+   */
+  onGiveUp?: (reason: string) => void;
+  giveUpAfter?: number;
   /** Tests only: die between the start and the ack, as a crash would; or start slowly. */
   fault?: 'bridge-crash-after-start' | 'bridge-slow-start';
 }
@@ -143,6 +149,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   // logged, and the queue and consumer are made again and consumed, with a growing pause.
   const loop = (async () => {
     let failures = 0;
+    let failedResumes = 0;
     for (;;) {
       let reason = 'the consumer stopped delivering';
       try {
@@ -165,8 +172,15 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
         await ensureJobQueue(jsm, deps.names, deps.settings);
         messages = await consume();
         failures = 0;
+        failedResumes = 0;
       } catch (err) {
-        deps.log.error('consuming again failed; will retry', { error: coerceError(err).message });
+        const error = coerceError(err).message;
+        if (++failedResumes >= (deps.giveUpAfter ?? 20)) {
+          deps.log.error('the job consumer could not be made again; giving up', { error, attempts: failedResumes });
+          deps.onGiveUp?.(`the bridge could not consume jobs ${failedResumes} times in a row: ${error}`);
+          return;
+        }
+        deps.log.error('consuming again failed; will retry', { error });
         messages = emptyMessages();
       }
     }

@@ -63,7 +63,11 @@ async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 /** Runs the roles the config asks for (api, bridge, worker) in this process. */
-export async function runHades(config: Config, options: { workflows?: WorkflowSource } = {}): Promise<Running> {
+/**
+ * `onFatal`: a role gave up for good (the bridge could not consume for long): the process should
+ * stop and exit non-zero, so its supervisor starts it again.
+ */
+export async function runHades(config: Config, options: { workflows?: WorkflowSource; onFatal?: (reason: string) => void } = {}): Promise<Running> {
   const log = createLogger(config);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -157,6 +161,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
           if ((await queue.submission(spec.id))?.cancelRequested) await client.workflow.getHandle(spec.id).cancel();
         },
         log: bridgeLog(log.child({ role: 'bridge' })),
+        ...(options.onFatal && { onGiveUp: options.onFatal }),
       });
       stops.push(() => bridge.stop());
       log.info({ stream: config.NATS_JOB_STREAM }, 'bridge running');
