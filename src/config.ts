@@ -153,6 +153,10 @@ export const configSchema = z.object({
   REAPER_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(60),
   DOCKER_CPU_LIMIT: z.coerce.number().positive().optional(),
   DOCKER_MEMORY_LIMIT: size.optional(),
+  // At most this many processes per step container (a step's pids_limit may ask for fewer); 0: no cap.
+  DOCKER_PIDS_LIMIT: z.coerce.number().int().nonnegative().default(4096),
+  // A step of a job without timeout_seconds, that has none itself, is killed after this long.
+  STEP_TIMEOUT_SECONDS: positiveInt.max(7 * 24 * 3600).default(6 * 3600),
 
   // HADES_EXECUTOR=kubernetes: steps run as pods. Cluster access from KUBECONFIG, else the
   // pod's own service account (in-cluster), else ~/.kube/config.

@@ -2,7 +2,7 @@ export { stepEnv, envList } from './env';
 export { jobIdPattern } from './id';
 export { parseMemory, cpusToNano, cappedLimits } from './limits';
 export type { StepCaps } from './limits';
-export { toJobSpec, queuedState } from './normalize';
+export { toJobSpec, queuedState, withDefaultStepTimeout } from './normalize';
 export { priorityLevel, priorityLevels, defaultPriority } from './priority';
 export type { PriorityLevel } from './priority';
 export { agedPriorityKey, priorityKeys } from './priorityKey';

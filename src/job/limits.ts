@@ -37,6 +37,8 @@ export function cpusToNano(cores: number): number {
 export interface StepCaps {
   maxCpus?: number;
   maxMemoryBytes?: number;
+  /** Processes a step may have at once (DOCKER_PIDS_LIMIT): a fork bomb stops there. */
+  maxPids?: number;
 }
 
 /** A step's CPU and memory limits under the caps: the smaller where both are set, either where one is. */

@@ -33,6 +33,16 @@ export function toJobSpec(payload: JobPayload, id: string, submittedAt: Date): J
   };
 }
 
+/**
+ * A job with no timeout of its own gives each step without one `seconds` (STEP_TIMEOUT_SECONDS),
+ * so a step that never ends (a `sleep infinity`, a hung test) is killed and the job ends TimedOut.
+ * Applied when the job is started, so the workflow input shows the timeout each step ran under.
+ */
+export function withDefaultStepTimeout(spec: JobSpec, seconds: number | undefined): JobSpec {
+  if (seconds === undefined || spec.timeoutSeconds !== undefined || spec.steps.every((s) => s.timeoutSeconds !== undefined)) return spec;
+  return { ...spec, steps: spec.steps.map((s) => (s.timeoutSeconds === undefined ? { ...s, timeoutSeconds: seconds } : s)) };
+}
+
 /** The state of a job nobody has started yet. */
 export function queuedState(
   spec: Pick<JobSpec, 'id' | 'name' | 'priority' | 'priorityLevel' | 'submittedAt'> & { steps: Pick<StepSpec, 'index' | 'id' | 'name' | 'image'>[] },

@@ -7,6 +7,7 @@ import { listen } from '../api/httpServer';
 import { startBridge } from '../bridge/bridge';
 import type { Bridge } from '../bridge/bridge';
 import type { Config } from '../config';
+import { withDefaultStepTimeout } from '../job';
 import { createLogStore } from '../logs/logStore';
 import type { LogStore } from '../logs/logStore';
 import type { LogNames } from '../logs/types';
@@ -145,7 +146,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         startJob: async (spec) => {
           // A job cancelled before its start never starts; one cancelled while we started it is cancelled now.
           if ((await queue.submission(spec.id))?.cancelRequested) return;
-          await startJob(client, spec, {
+          await startJob(client, withDefaultStepTimeout(spec, config.STEP_TIMEOUT_SECONDS), {
             taskQueue: config.TEMPORAL_TASK_QUEUE,
             pullTimeoutSeconds: config.DOCKER_PULL_TIMEOUT_SECONDS,
             priorityAgingSeconds: config.PRIORITY_AGING_SECONDS,

@@ -19,6 +19,7 @@ export async function createExecutor(config: Config): Promise<Executor> {
     pullPolicy: config.DOCKER_PULL_POLICY,
     ...(config.DOCKER_CPU_LIMIT !== undefined && { maxCpus: config.DOCKER_CPU_LIMIT }),
     ...(config.DOCKER_MEMORY_LIMIT !== undefined && { maxMemoryBytes: config.DOCKER_MEMORY_LIMIT }),
+    ...(config.DOCKER_PIDS_LIMIT > 0 && { maxPids: config.DOCKER_PIDS_LIMIT }),
   };
   if (config.HADES_EXECUTOR === 'kubernetes') {
     return createKubernetesExecutor({

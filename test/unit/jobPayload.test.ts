@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseJobPayload, parseMemory, priorityLevel, stepEnv, toJobSpec } from '../../src/job';
+import { parseJobPayload, parseMemory, priorityLevel, stepEnv, toJobSpec, withDefaultStepTimeout } from '../../src/job';
 
 describe('parseMemory', () => {
   it('reads binary units like Docker (1G = 1024³)', () => {
@@ -125,5 +125,24 @@ describe('parseJobPayload with an allowlist of step networks', () => {
 
   it('accepts what the operator added', () => {
     assert.equal(parseJobPayload(job('host'), { allowedNetworks: [...allowed, 'host'] }).ok, true);
+  });
+});
+
+describe('withDefaultStepTimeout', () => {
+  const spec = (payload: unknown) => {
+    const parsed = parseJobPayload(payload);
+    assert.ok(parsed.ok);
+    return toJobSpec(parsed.payload, 'id', new Date('2026-01-01T00:00:00Z'));
+  };
+  it('gives each step without a timeout the default, when the job has none of its own', () => {
+    const s = withDefaultStepTimeout(spec({ name: 'j', steps: [{ image: 'a' }, { image: 'b', timeout_seconds: 5 }] }), 3600);
+    assert.deepEqual(s.steps.map((step) => step.timeoutSeconds), [3600, 5]);
+  });
+  it('leaves a job with its own timeout, and every step that has one, as they are', () => {
+    const timed = spec({ name: 'j', timeout_seconds: 60, steps: [{ image: 'a' }] });
+    assert.equal(withDefaultStepTimeout(timed, 3600), timed);
+    assert.equal(withDefaultStepTimeout(timed, 3600).steps[0]?.timeoutSeconds, undefined);
+    const all = spec({ name: 'j', steps: [{ image: 'a', timeout_seconds: 9 }] });
+    assert.equal(withDefaultStepTimeout(all, 3600), all);
   });
 });

@@ -17,6 +17,12 @@ function ownLabels(jobId: string, owner: string | undefined): Record<string, str
   return { [labels.managed]: 'true', [labels.job]: jobId, ...(owner !== undefined && { [labels.owner]: owner }) };
 }
 
+/** The smaller of what the step asked for and the cap, either where only one is set. */
+function pidsLimit(asked: number | undefined, cap: number | undefined): number | undefined {
+  if (asked === undefined) return cap;
+  return cap === undefined ? asked : Math.min(asked, cap);
+}
+
 /** Docker's create options for a step: pure, so what a step gets is testable without Docker. */
 export function containerSpec(run: StepRun, defaults: ContainerDefaults): Docker.ContainerCreateOptions {
   const { step } = run;
@@ -37,7 +43,7 @@ export function containerSpec(run: StepRun, defaults: ContainerDefaults): Docker
     ...(cpus !== undefined && { NanoCpus: cpusToNano(cpus) }),
     ...(memory !== undefined && { Memory: memory }),
     ...(step.memorySwapBytes !== undefined && { MemorySwap: step.memorySwapBytes }),
-    ...(step.pidsLimit !== undefined && { PidsLimit: step.pidsLimit }),
+    ...(pidsLimit(step.pidsLimit, defaults.maxPids) !== undefined && { PidsLimit: pidsLimit(step.pidsLimit, defaults.maxPids) }),
     ...(step.network !== undefined && step.network !== 'default' && { NetworkMode: step.network }),
   };
   return {
