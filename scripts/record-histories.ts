@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { parseConfig } from '../src/config';
 import { runHades } from '../src/main/run';
 import type { Running } from '../src/main/run';
@@ -90,6 +91,30 @@ async function main(): Promise<void> {
     await post(`${api}/jobs/${id}/cancel`);
   };
 
+  const activityStates = temporal.api.enums.v1.PendingActivityState;
+  /** The state of a job's pending step activity (undefined: none pending, or no workflow yet). */
+  const stepState = async (id: string) => {
+    try {
+      const d = await client.workflow.getHandle(id).describe();
+      return d.raw.pendingActivities?.find((a) => a.activityType?.name === 'runStep')?.state ?? undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const ended = async (id: string) => {
+    try {
+      return (await client.workflow.getHandle(id).describe()).status.name !== 'RUNNING';
+    } catch {
+      return false;
+    }
+  };
+  // Its workflow runs and its first step is scheduled, but no worker took it (the one slot is
+  // busy with the job before): cancelled then, before the aging (1 s) ends the wait.
+  const cancelOnceScheduled = async ({ api, id }: { api: string; id: string }) => {
+    await until('the step to be scheduled', async () => (await stepState(id)) === activityStates.PENDING_ACTIVITY_STATE_SCHEDULED);
+    await post(`${api}/jobs/${id}/cancel`);
+  };
+
   const scenarios: Record<string, Scenario> = {
     succeeded: { id: '11111111-1111-4111-8111-111111111111', job: { name: 'replay: passing job', metadata: { GLOBAL: 'test' }, steps: steps('echo one > /shared/out.txt', 'cat /shared/out.txt') } },
     failed: { id: '22222222-2222-4222-8222-222222222222', job: { name: 'replay: failing job', steps: steps('exit 3', 'true') } },
@@ -109,6 +134,13 @@ async function main(): Promise<void> {
     },
     // Since the 'service-task-queue' patch: the cleanup and the callback on <queue>.service.
     'service-queue': { id: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', job: { name: 'replay: cleanup and callback on the service queue', callback_url: callbackUrl, steps: steps('true') } },
+    'cancelled-before-step': {
+      id: 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb',
+      // The worker (CONCURRENCY 1) is busy for 5 s with the job before: this one's step waits, unstarted, when it is cancelled.
+      before: { id: 'bbbbbbbb-0000-4bbb-8bbb-bbbbbbbbbbbb', name: 'replay: keeps the worker busy', steps: steps('sleep 5') },
+      job: { name: 'replay: cancelled before its step ran', steps: steps('true', 'true') },
+      during: cancelOnceScheduled,
+    },
     'pinned-to-host': { id: '99999999-9999-4999-8999-999999999999', on: 'pinned', job: { name: 'replay: pinned to a host', steps: steps('echo x > /shared/x', 'cat /shared/x') } },
   };
 
@@ -122,18 +154,17 @@ async function main(): Promise<void> {
         continue;
       }
       const api = apiOf(s.on === 'pinned' ? pinned : plain);
-      if (s.before) await post(`${api}/build`, s.before);
+      const beforeId = typeof s.before?.id === 'string' ? s.before.id : undefined;
+      if (s.before) {
+        await post(`${api}/build`, s.before);
+        // Its step holds the worker before this job comes: this one's step waits for it.
+        if (beforeId) await until('the job before to take the worker', async () => (await stepState(beforeId)) === activityStates.PENDING_ACTIVITY_STATE_STARTED);
+      }
       await post(`${api}/build`, { ...s.job, id: s.id });
       await s.during?.({ api, id: s.id });
-      const handle = client.workflow.getHandle(s.id);
-      await until(`${name} to end`, async () => {
-        try {
-          const d = await handle.describe();
-          return d.status.name !== 'RUNNING';
-        } catch {
-          return false;
-        }
-      }, 120_000);
+      await until(`${name} to end`, () => ended(s.id), 120_000);
+      // The job before ends too, so the next scenario finds the worker free.
+      if (beforeId) await until('the job before to end', () => ended(beforeId), 120_000);
       // The CLI's JSON export is the format replay (historyFromJSON) reads.
       const json = execFileSync(join(projectRoot, '.tools', 'venv', 'bin', 'temporal'), ['workflow', 'show', '--address', base.TEMPORAL_ADDRESS, '-w', s.id, '-o', 'json'], { encoding: 'utf8' });
       const history = JSON.parse(json) as { events: unknown[] };

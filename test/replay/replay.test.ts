@@ -11,10 +11,12 @@ const dir = join(__dirname, 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 // Every path the workflow has: a change that breaks replay of any of them fails CI. (Two paths
-// leave no history of their own: a job cancelled before its start never gets a workflow, and a
-// step re-attached after a worker crash records only its last attempt, as a retried step does.)
-// All but service-queue were recorded before the 'service-task-queue' patch: they replay the
-// old path, service-queue the new one.
+// leave no history of their own: a job cancelled before the bridge starts its workflow never gets
+// one, and a step re-attached after a worker crash records only its last attempt, as a retried
+// step does. A job cancelled once its workflow runs but before a worker took its step is a path:
+// cancelled-before-step, its step activity scheduled and cancelled, never started.)
+// All but service-queue and cancelled-before-step were recorded before the 'service-task-queue'
+// patch: they replay the old path, those two the new one.
 const paths = [
   'succeeded',
   'failed',
@@ -22,6 +24,7 @@ const paths = [
   'step-timeout',
   'job-timeout',
   'cancelled-during-step',
+  'cancelled-before-step',
   'callback-after-retries',
   'aged-priority',
   'pinned-to-host',
