@@ -99,7 +99,10 @@ async function main(): Promise<number> {
     ] as const) {
       if (batch.length === 0) continue;
       // --expose-gc: memory tests measure live heap, not garbage the collector has not reached yet.
-      const args = ['--expose-gc', '--import', 'tsx', '--test', `--test-concurrency=${parallel}`, '--test-reporter=spec', ...batch.map((f) => relative(projectRoot, f))];
+      // No test may take more than 10 minutes, and a file whose tests are done exits even if
+      // something (an unread Docker stream, say) still holds it open: a stuck test fails, it
+      // does not stall the run until CI's time is up.
+      const args = ['--expose-gc', '--import', 'tsx', '--test', `--test-concurrency=${parallel}`, '--test-timeout=600000', '--test-force-exit', '--test-reporter=spec', ...batch.map((f) => relative(projectRoot, f))];
       const batchCode = await new Promise<number>((resolve) => {
         const child = spawn(process.execPath, args, { cwd: projectRoot, env, stdio: 'inherit' });
         child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));

@@ -55,7 +55,9 @@ describe('priority aging', () => {
       200,
     );
     const go = await docker.getContainer(blocking.Id).exec({ Cmd: ['touch', '/shared/go'] });
-    await go.start({ Detach: true });
+    // Detached: Docker has started it once it answers. The answer is a stream that holds its
+    // connection (and so this test process) open until it is read or destroyed.
+    (await go.start({ Detach: true })).destroy();
 
     const ended = await Promise.all([low, ...highs].map((id) => waitForEnd(api, id, 60_000)));
     const order = ended.sort((a, b) => Date.parse(a.steps[0]!.startedAt!) - Date.parse(b.steps[0]!.startedAt!)).map((j) => j.name);
