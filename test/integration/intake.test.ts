@@ -11,6 +11,8 @@ import { startTestStack, useTestStack } from '../helpers/stack';
 import { activityAttempts, runsOf } from '../helpers/temporal';
 import { images } from '../helpers/testEnv';
 import { msToTs } from '@temporalio/common/lib/time';
+import fc from 'fast-check';
+import { parseJobPayload } from '../../src/job';
 import type { JobState } from '../../src/job';
 
 const job = (name: string) => ({ name, steps: [{ id: 1, name: 'hi', image: images.busybox, script: 'echo ran' }] });
@@ -72,6 +74,36 @@ describe('NATS intake', () => {
     assert.equal(dead[1]?.header.get('Hades-Original-Subject'), `${config.NATS_JOB_SUBJECT_PREFIX}.high`);
     const s = await consumerState(config);
     assert.deepEqual([s.pending, s.ackPending], [0, 0], 'terminated, not redelivered');
+  });
+});
+
+describe('garbage on the job subjects', () => {
+  const fixture = useTestStack();
+
+  it('goes to the dead letters, every message of it, and the bridge keeps running jobs', async () => {
+    const config = fixture.stack.config;
+    const encoder = new TextEncoder();
+    // Fixed seeds: the same garbage every run, so a failure can be replayed.
+    const bytes = fc.sample(fc.uint8Array({ minLength: 0, maxLength: 4000 }), { numRuns: 60, seed: 42 });
+    const json = fc.sample(fc.jsonValue(), { numRuns: 60, seed: 7 }).filter((v) => !parseJobPayload(v).ok).map((v) => encoder.encode(JSON.stringify(v)));
+    const garbage = [...bytes, ...json];
+    const dead = `${config.NATS_JOB_STREAM}_DEAD`;
+    const deadCount = () => withNats(config.NATS_URL, async (nc) => (await (await nc.jetstreamManager()).streams.info(dead).catch(() => undefined))?.state.messages ?? 0);
+    const before = await deadCount();
+    await withNats(config.NATS_URL, async (nc) => {
+      const js = nc.jetstream();
+      for (const [i, data] of garbage.entries()) await js.publish(`${config.NATS_JOB_SUBJECT_PREFIX}.${['high', 'medium', 'low'][i % 3]}`, data);
+    });
+    await until('every message in the dead letters', async () => (await deadCount()) - before >= garbage.length, 90_000, 250);
+    assert.equal((await deadCount()) - before, garbage.length, 'one dead letter per message, none twice');
+    const s = await consumerState(config);
+    assert.deepEqual([s.pending, s.ackPending], [0, 0]);
+
+    const id = `after-garbage-${randomUUID()}`;
+    fixture.jobIds.push(id);
+    await publishJob(config, job('after the garbage'), { msgId: id });
+    assert.equal((await waitForEnd(fixture.stack.apiUrl, id, 90_000)).status, 'Succeeded');
+    await assertNoLeaks([id]);
   });
 });
 
