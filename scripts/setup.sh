@@ -14,6 +14,7 @@
 #   local Kubernetes         scripts/setup-kubernetes.sh, with --kubernetes
 #   Docker Compose v2        scripts/setup-compose.sh, with --compose (the `docker compose` plugin)
 #   ansible-core             scripts/setup-ansible.sh, with --ansible (PyPI, into .tools/venv)
+#   schemathesis             PyPI, into .tools/venv, with --schemathesis (the API fuzz test)
 #   Temporal server          scripts/setup-temporal-server.sh, with --temporal-server: a production
 #                            Temporal server from the Go module (about 9 minutes cold) and Debian's
 #                            PostgreSQL, for the multi-node topology test
@@ -34,6 +35,7 @@ want_kubernetes=0
 want_compose=0
 want_ansible=0
 want_temporal_server=0
+want_schemathesis=0
 for arg in "$@"; do
   case "$arg" in
     --no-images) want_images=0 ;;
@@ -42,6 +44,7 @@ for arg in "$@"; do
     --compose) want_compose=1 ;;
     --ansible) want_ansible=1 ;;
     --temporal-server) want_temporal_server=1 ;;
+    --schemathesis) want_schemathesis=1 ;;
     *) die "unknown flag $arg" ;;
   esac
 done
@@ -176,6 +179,10 @@ if [ "$want_compose" = 1 ]; then
 fi
 if [ "$want_ansible" = 1 ]; then
   bash scripts/setup-ansible.sh || die "installing ansible-core failed (scripts/setup-ansible.sh)"
+fi
+if [ "$want_schemathesis" = 1 ] && [ ! -x "$venv/bin/st" ]; then
+  say "pip install schemathesis into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check 'schemathesis==4.32.5' || die "pip install schemathesis failed"
 fi
 if [ "$want_temporal_server" = 1 ]; then
   bash scripts/setup-temporal-server.sh >/dev/null || die "building the Temporal server failed (scripts/setup-temporal-server.sh)"

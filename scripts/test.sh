@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .hades
-bash scripts/setup.sh --browser --ansible
+bash scripts/setup.sh --browser --ansible --schemathesis
 
 late='kubernetes|k8s|compose|ansible'
 background_log=.hades/setup-background.log

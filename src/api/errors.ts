@@ -39,6 +39,8 @@ export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {
           : err.type === 'entity.parse.failed'
             ? new ApiError(400, 'invalid_json', `request body is not valid JSON: ${err.message}`)
             : new ApiError(err.status, 'bad_request', err.message);
+    } else if (err instanceof Error && err.name === 'InvalidCursor') {
+      apiError = new ApiError(400, 'invalid_cursor', err.message);
     } else if (err instanceof Error && err.name === 'PayloadDecryptionError') {
       // A job encrypted with a key this API was not given: the operator's to fix, so say which.
       log(err);

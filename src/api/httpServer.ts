@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
@@ -14,7 +15,9 @@ export interface ListeningApi {
 
 export async function listen(app: Express, port: number, host: string): Promise<ListeningApi> {
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(port, host, () => resolve(s));
+    // Headers up to 64 KiB (Node's default is 16): a long query is answered by the API (400 for a
+    // cursor over its limit), not cut off by Node with an empty 431.
+    const s = createServer({ maxHeaderSize: 64 * 1024 }, app).listen(port, host, () => resolve(s));
     s.once('error', reject);
   });
   let closing = false;

@@ -10,7 +10,7 @@ import {
   jobLogsSchema,
   jobPageSchema,
   jobStateSchema,
-  logLineSchema,
+  logStreamEventSchema,
 } from './schemas';
 
 /** Every route the API serves, as `METHOD /path` with OpenAPI's `{param}`: the test holds the app to it. */
@@ -68,6 +68,8 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
     responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
   });
 
+  const notAnId = error('Not a job id (letters, digits, `_ . -`, at most 128; no dot at the end or twice in a row)');
+  const unavailable = error('Temporal or NATS did not answer: try again');
   registry.registerPath({
     method: 'post',
     path: '/build',
@@ -89,7 +91,7 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
     summary: 'Jobs, newest first',
     security,
     request: { query: listQuerySchema },
-    responses: { 200: { description: 'One page', content: json(jobPageSchema) }, 400: error('Bad query'), 401: error('Missing or wrong credentials') },
+    responses: { 200: { description: 'One page', content: json(jobPageSchema) }, 400: error('Bad query (or a cursor no page of this list gave)'), 401: error('Missing or wrong credentials'), 503: unavailable },
   });
   registry.registerPath({
     method: 'get',
@@ -99,8 +101,10 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
     request: { params: idParams },
     responses: {
       200: { description: 'The job', content: json(Job) },
+      400: notAnId,
       401: error('Missing or wrong credentials'),
       404: error('No such job'),
+      503: unavailable,
       410: error('The job ended and Temporal no longer keeps it (past the retention of its namespace)'),
     },
   });
@@ -112,9 +116,11 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
     request: { params: idParams },
     responses: {
       202: { description: 'Cancellation requested', content: json(cancelRequestedSchema) },
+      400: notAnId,
       401: error('Missing or wrong credentials'),
       404: error('No such job'),
       409: error('The job has already ended'),
+      503: unavailable,
     },
   });
   registry.registerPath({
@@ -123,7 +129,7 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
     summary: "A job's logs, per step, in Hades's shape",
     security,
     request: { params: idParams },
-    responses: { 200: { description: 'The logs so far', content: json(jobLogsSchema) }, 401: error('Missing or wrong credentials'), 404: error('No such job') },
+    responses: { 200: { description: 'The logs so far', content: json(jobLogsSchema) }, 400: notAnId, 401: error('Missing or wrong credentials'), 404: error('No such job'), 503: unavailable },
   });
   registry.registerPath({
     method: 'get',
@@ -133,9 +139,11 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
     security,
     request: { params: idParams, headers: z.object({ 'last-event-id': z.string().regex(/^\d+$/).optional().describe('Resume after this line number') }) },
     responses: {
-      200: { description: 'An event stream; each `log` event carries one line', content: { 'text/event-stream': { schema: logLineSchema } } },
+      200: { description: 'An event stream; each `log` event carries one line', content: { 'text/event-stream': { schema: logStreamEventSchema } } },
+      400: notAnId,
       401: error('Missing or wrong credentials'),
       404: error('No such job'),
+      503: unavailable,
     },
   });
 

@@ -55,6 +55,13 @@ export const logLineSchema = z.object({
   truncated: z.literal(true).optional(),
 });
 
+/** The data of the live stream's events: `log` (one line), then `end`, or `shutdown`. */
+export const logStreamEventSchema = z.union([
+  logLineSchema.extend({ job_id: z.string(), container_id: z.string(), step_id: z.string(), step_name: z.string() }).describe('`log`: one line'),
+  z.object({ job_id: z.string(), status: z.enum(jobStatuses), reason: z.string().optional() }).describe('`end`: the job ended, with its status'),
+  z.object({ job_id: z.string(), message: z.string() }).describe('`shutdown`: this API is stopping; reconnect with Last-Event-ID'),
+]);
+
 export const stepLogsSchema = z.object({
   job_id: z.string(),
   container_id: z.string(),

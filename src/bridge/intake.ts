@@ -27,7 +27,7 @@ export function readSubmission(msg: IntakeMessage, options: ParseOptions = {}): 
   }
   // Header, then body, then one derived from the stream position: stable across redeliveries.
   const id = msg.msgId ?? parsed.payload.id ?? `${msg.stream.toLowerCase()}-${msg.streamSequence}`;
-  if (!jobIdPattern.test(id)) return { ok: false, reason: `job id "${id}" is not valid (letters, digits, _ . -, at most 128)` };
+  if (!jobIdPattern.test(id)) return { ok: false, reason: `job id "${id}" is not valid (letters, digits, _ . -, at most 128; no dot at the end or twice in a row)` };
   const submitted = msg.submittedAtHeader ? new Date(msg.submittedAtHeader) : new Date(msg.timestampMs);
   const submittedAt = Number.isNaN(submitted.getTime()) ? new Date(msg.timestampMs) : submitted;
   return { ok: true, spec: toJobSpec(parsed.payload, id, submittedAt) };

@@ -7,6 +7,7 @@ import { terminalStatuses } from '../job';
 import type { JobState } from '../job';
 import { jobSearchAttributes } from '../workflows/searchAttributes';
 import { workflowType, readJob } from './jobs';
+import { decodeCursor, encodeCursor } from './cursor';
 import { jobView } from './jobView';
 
 export interface JobStoreOptions {
@@ -71,7 +72,7 @@ export function createJobStore(client: Client, options: JobStoreOptions): JobSto
         namespace: client.options.namespace,
         query,
         pageSize: limit,
-        ...(cursor && { nextPageToken: Buffer.from(cursor, 'base64url') }),
+        ...(cursor && { nextPageToken: decodeCursor(cursor, query) }),
       }));
       const jobs: JobSummary[] = [];
       for (const execution of response.executions ?? []) {
@@ -81,7 +82,7 @@ export function createJobStore(client: Client, options: JobStoreOptions): JobSto
       }
       const token = response.nextPageToken;
       const page: JobPage = { jobs };
-      if (token && token.length > 0) page.nextCursor = Buffer.from(token).toString('base64url');
+      if (token && token.length > 0) page.nextCursor = encodeCursor(token, query);
       return page;
     },
   };

@@ -7,7 +7,9 @@ import { ApiError } from '../errors';
 import { queuedView } from '../queuedView';
 import { validate } from '../validate';
 
-export const jobIdSchema = z.string().regex(jobIdPattern, 'not a job id');
+export const jobIdSchema = z.string().regex(jobIdPattern, 'not a job id (letters, digits, _ . -, at most 128; no dot at the end or twice in a row)');
+/** The `{id}` of a route, so a bad one is reported as field `id`. */
+const idParam = z.object({ id: jobIdSchema });
 
 export const listQuerySchema = z.object({
   status: z.enum(jobStatuses).optional(),
@@ -31,7 +33,7 @@ export async function readJob(deps: Pick<ApiDeps, 'jobs' | 'queue' | 'started'>,
 
 /** readJob for a route's id parameter; 404 when there is no such job. */
 export async function findJob(deps: ApiDeps, rawId: unknown): Promise<JobState> {
-  const id = validate(jobIdSchema, rawId, 'invalid_job_id');
+  const { id } = validate(idParam, { id: rawId }, 'invalid_job_id');
   const job = await readJob(deps, id);
   if (job) return job;
   throw new ApiError(404, 'job_not_found', `no job with id ${id}`);
@@ -50,7 +52,7 @@ export function jobRoutes(deps: ApiDeps): Router {
   });
 
   router.post('/jobs/:id/cancel', async (req, res) => {
-    const id = validate(jobIdSchema, req.params.id, 'invalid_job_id');
+    const { id } = validate(idParam, { id: req.params.id }, 'invalid_job_id');
     const result = await deps.jobs.cancel(id);
     if (result.outcome === 'not_found') throw new ApiError(404, 'job_not_found', `no job with id ${id}`);
     if (result.outcome === 'finished') throw new ApiError(409, 'job_finished', `job ${id} has already ended (${result.status}); there is nothing to cancel`);
