@@ -22,7 +22,8 @@ function allTestFiles(dir: string): string[] {
  * Arguments: path filters (a file runs when its path contains one of them; none: every file but
  * the topology test, which runs only when a filter names it), `--skip=REGEX` and `--only=REGEX`
  * over the path relative to the project (scripts/test.sh runs the Kubernetes and Compose tests
- * last, once their background set-up is done), `--list` prints the files and runs nothing.
+ * last, once their background set-up is done), `--list` prints the files and runs nothing,
+ * `--run-dir=NAME` keeps servers' logs in .hades/NAME (default test-run).
  */
 function selectFiles(args: string[]): { files: string[]; narrowed: boolean; list: boolean } {
   const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -48,7 +49,8 @@ async function main(): Promise<number> {
     if (narrowed) return 0;
     throw new Error('no test files to run');
   }
-  const runDir = join(projectRoot, '.hades', 'test-run');
+  // Its own directory per run: scripts/test.sh runs twice, and the second keeps the first's logs.
+  const runDir = join(projectRoot, '.hades', process.argv.find((a) => a.startsWith('--run-dir='))?.slice('--run-dir='.length) || 'test-run');
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
 

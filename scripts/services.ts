@@ -163,9 +163,12 @@ export async function startTemporal(opts: TemporalOptions): Promise<Service & { 
   const [httpPort, metricsPort] = opts.httpPort && opts.metricsPort ? [opts.httpPort, opts.metricsPort] : await freePorts(2);
   const args = ['server', 'start-dev', '--ip', opts.ip ?? '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
   args.push('--http-port', String(httpPort), '--metrics-port', String(metricsPort));
-  if (opts.uiPort) args.push('--ui-port', String(opts.uiPort), '--ui-ip', opts.ip ?? '127.0.0.1');
-  if (opts.uiPort && opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
-  else args.push('--headless');
+  if (opts.uiPort) {
+    args.push('--ui-port', String(opts.uiPort), '--ui-ip', opts.ip ?? '127.0.0.1');
+    if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
+  } else {
+    args.push('--headless');
+  }
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   // WAL and relaxed syncs: the dev server's SQLite is slow under load with its defaults.
   args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');

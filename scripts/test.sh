@@ -33,6 +33,6 @@ npx tsx scripts/run-tests.ts --skip="$late" "$@" || code=$?
 if [ -n "$background" ]; then
   echo "[test] waiting for the background set-up"
   wait "$background" || fail_background
-  npx tsx scripts/run-tests.ts --only="$late" "$@" || code=$?
+  npx tsx scripts/run-tests.ts --only="$late" --run-dir=test-run-late "$@" || code=$?
 fi
 exit "$code"

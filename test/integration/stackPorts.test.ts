@@ -143,8 +143,14 @@ describe('npm start', () => {
         child.stderr.on('data', onData);
         child.once('exit', () => reject(new Error(`the stack exited:\n${output}`)));
       });
-      const listening = listeningAddresses(socketInodes(child.pid ?? 0));
-      for (const port of [temporal, ui, nats, api]) assert.ok(listening.some((a) => a.endsWith(`:${port}`)), `something listens on ${port}: ${listening.join(', ')}`);
+      // "Hades is running" comes once Temporal's gRPC port answers; its Web UI may bind a moment later.
+      const all = [temporal, ui, nats, api];
+      let listening = listeningAddresses(socketInodes(child.pid ?? 0));
+      for (const deadline = Date.now() + 60_000; !all.every((p) => listening.some((a) => a.endsWith(`:${p}`))) && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 200));
+        listening = listeningAddresses(socketInodes(child.pid ?? 0));
+      }
+      for (const port of all) assert.ok(listening.some((a) => a.endsWith(`:${port}`)), `something listens on ${port}: ${listening.join(', ')}`);
       const open = listening.filter((a) => !a.startsWith('127.') && !a.startsWith('0:0:0:0:0:0:0:1:'));
       assert.deepEqual(open, [], `listening beyond loopback: ${open.join(', ')}`);
     } finally {
