@@ -19,8 +19,8 @@ function allTestFiles(dir: string): string[] {
 }
 
 /**
- * Arguments: path filters (a file runs when its path contains one of them; none: every file but
- * the topology test, which runs only when a filter names it), `--skip=REGEX` and `--only=REGEX`
+ * Arguments: path filters (a file runs when its path contains one of them; none: every file),
+ * `--skip=REGEX` and `--only=REGEX`
  * over the path relative to the project (scripts/test.sh runs the Kubernetes and Compose tests
  * last, once their background set-up is done), `--list` prints the files and runs nothing,
  * `--run-dir=NAME` keeps servers' logs in .hades/NAME (default test-run).
@@ -30,9 +30,7 @@ function selectFiles(args: string[]): { files: string[]; narrowed: boolean; list
   const filter = args.filter((a) => !a.startsWith('--'));
   const skip = option('skip');
   const only = option('only');
-  let files = allTestFiles(join(projectRoot, 'test')).filter((f) =>
-    filter.length === 0 ? !relative(projectRoot, f).startsWith('test/topology/') : filter.some((s) => f.includes(s)),
-  );
+  let files = allTestFiles(join(projectRoot, 'test')).filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)));
   if (files.length === 0) throw new Error(`no test files match ${filter.join(' ')}`);
   if (skip !== undefined) files = files.filter((f) => !new RegExp(skip).test(relative(projectRoot, f)));
   if (only !== undefined) files = files.filter((f) => new RegExp(only).test(relative(projectRoot, f)));
@@ -92,8 +90,9 @@ async function main(): Promise<number> {
       ...(cluster && { HADES_TEST_KUBECONFIG: cluster.kubeconfig, HADES_TEST_KUBE_NAMESPACE: cluster.namespace ?? 'hades-executor' }),
     };
     const concurrency = process.env.HADES_TEST_CONCURRENCY ?? '2';
-    // The topology test brings up a cluster of its own: it runs alone, after the others.
-    const alone = (f: string) => relative(projectRoot, f).startsWith('test/topology/');
+    // The topology and chaos tests bring up servers of their own and load the machine: each
+    // runs alone, after the others.
+    const alone = (f: string) => /^test\/(topology|chaos)\//.test(relative(projectRoot, f));
     let code = 0;
     for (const [batch, parallel] of [
       [files.filter((f) => !alone(f)), concurrency],
