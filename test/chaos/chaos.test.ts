@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import Docker from 'dockerode';
+import fc from 'fast-check';
 import { connect } from 'nats';
 import { freePorts, startNats, startTemporal } from '../../scripts/services';
 import type { Service } from '../../scripts/services';
 import { copyImages, startSecondDockerd } from '../../scripts/topology/dockerDaemon';
 import type { SecondDockerd } from '../../scripts/topology/dockerDaemon';
 import { labels } from '../../src/activities/labels';
+import { parseJobPayload } from '../../src/job';
 import type { JobState } from '../../src/job';
 import type { StepLogs } from '../../src/logs/types';
 import { docker } from '../helpers/docker';
@@ -21,7 +23,10 @@ import { until } from '../helpers/nats';
 import { isolatedEnv, uniqueSuffix } from '../helpers/stack';
 import { images, testEnv } from '../helpers/testEnv';
 
-// Faults under load: jobs of mixed priorities and one to three steps go in over HTTP while, at
+// Faults under load: jobs of mixed priorities and one to three steps go in over HTTP, with bad
+// input (invalid bodies over HTTP, random bytes on the job subjects) and hostile jobs among them
+// (a fork bomb, a step that never ends, a memory hog, a log flood, a step snooping for the
+// Docker socket), while, at
 // random moments, the worker, the bridge, the API, nats-server and the Temporal server are each
 // SIGKILLed and started again, and the Docker daemon the jobs run on is restarted. Then every
 // accepted job (a 200 from POST /build) must have ended exactly once, no step may have run
@@ -103,6 +108,11 @@ describe('faults under load', () => {
       API_HOST: '127.0.0.1',
       API_PORT: String(apiPort),
       CONCURRENCY: '4',
+      // Hostile jobs: a step with no timeout ends after 20 s, a fork bomb stops at 64 processes,
+      // a step's log keeps 1 MB.
+      STEP_TIMEOUT_SECONDS: '20',
+      DOCKER_PIDS_LIMIT: '64',
+      LOG_MAX_BYTES_PER_STEP: '1M',
       SHUTDOWN_GRACE_SECONDS: '5',
       // A job whose step a fault failed is not retried by hand here: what matters is that it ends once.
       BRIDGE_RETRY_MAX_SECONDS: '4',
@@ -141,6 +151,63 @@ describe('faults under load', () => {
           refused++;
         }
         await sleep(between(150, 600));
+      }
+    })();
+
+    // Hostile jobs, in the load: each must end as it should, and the jobs after it run normally.
+    const hostile: Record<string, { step: Record<string, unknown>; expect: (job: JobState) => boolean }> = {
+      // The shell itself may fail to fork once the cap is reached (exit 2), or run into the timeout.
+      'fork bomb': { step: { script: 'bomb() { bomb | bomb & }; bomb; sleep 100000' }, expect: (j) => j.status === 'TimedOut' || j.status === 'Failed' },
+      'sleeps for ever': { step: { script: 'sleep 100000' }, expect: (j) => j.status === 'TimedOut' },
+      'memory hog': { step: { memory_limit: '32M', script: 'head -c 512m /dev/zero | tail' }, expect: (j) => j.status === 'Failed' && /out of memory/.test(j.reason ?? '') },
+      'log flood': { step: { script: 'yes flood | head -c 8000000; echo done' }, expect: (j) => j.status === 'Succeeded' },
+      'snoops for the Docker socket': {
+        step: { script: 'ls /var/run/docker.sock /run/docker.sock 2>/dev/null && exit 1; env | grep -q -E "AUTH_KEY|TEMPORAL_|NATS_" && exit 1; echo clean' },
+        expect: (j) => j.status === 'Succeeded' && j.steps[0]?.outputTail?.trim() === 'clean',
+      },
+    };
+    const hostileIds = new Map<string, string>();
+    const hostileLoad = (async () => {
+      for (const [name, h] of Object.entries(hostile)) {
+        await sleep(between(500, 2500));
+        for (let attempt = 0; attempt < 60 && !hostileIds.has(name); attempt++) {
+          const res = await request<{ job_id: string }>(`${api}/build`, { method: 'POST', json: { name: `hostile: ${name}`, steps: [{ id: 1, name, image: images.busybox, ...h.step }] } }).catch(() => undefined);
+          if (res?.status === 200) hostileIds.set(name, res.body.job_id);
+          else await sleep(500);
+        }
+      }
+    })();
+
+    // Bad input, in the load: invalid bodies over HTTP (never a 5xx but a 503 while a server is
+    // down) and random bytes on the job subjects (each to the dead letters).
+    const badBodies = fc.sample(fc.oneof(fc.jsonValue(), fc.record({ name: fc.anything(), steps: fc.anything() })), { numRuns: 40, seed }).filter((b) => !parseJobPayload(b).ok);
+    let badTried = 0;
+    let bodiesTried = 0;
+    const badAnswers: string[] = [];
+    let garbagePublished = 0;
+    const badLoad = (async () => {
+      for (const [i, body] of badBodies.entries()) {
+        await sleep(between(100, 400));
+        if (i % 2 === 0) {
+          badTried++;
+          bodiesTried++;
+          const res = await request(`${api}/build`, { method: 'POST', json: body }).catch(() => undefined);
+          if (res && res.status >= 500 && res.status !== 503) badAnswers.push(`${res.status} for ${JSON.stringify(body).slice(0, 80)}`);
+          if (res?.status === 200) badAnswers.push(`200 for ${JSON.stringify(body).slice(0, 80)}`);
+        } else {
+          badTried++;
+          const bytes = fc.sample(fc.uint8Array({ maxLength: 2000 }), { numRuns: 1, seed: seed + i })[0] ?? new Uint8Array();
+          const acked = await (async () => {
+            const nc = await connect({ servers: nats?.address ?? '', timeout: 2000 });
+            try {
+              await nc.jetstream().publish(`${env.NATS_JOB_SUBJECT_PREFIX}.${['high', 'medium', 'low'][i % 3]}`, bytes, { timeout: 2000 });
+              return true;
+            } finally {
+              await nc.close();
+            }
+          })().catch(() => false);
+          if (acked) garbagePublished++;
+        }
       }
     })();
 
@@ -192,7 +259,8 @@ describe('faults under load', () => {
       injected.push(fault);
     }
     faultsDone = true;
-    await load;
+    await Promise.all([load, hostileLoad, badLoad]);
+    accepted.push(...hostileIds.values());
 
     // Every accepted job ends (read from Temporal; a job only queued reads Queued in the API).
     const ended = new Map<string, JobState>();
@@ -219,8 +287,14 @@ describe('faults under load', () => {
     // Exactly once: one workflow run per job, each step's own line in its logs once at most.
     const twice: string[] = [];
     let missingLines = 0;
+    const missingExamples: string[] = [];
+    const hostileJobs = new Set(hostileIds.values());
     for (const id of accepted) {
       const runs = (await client.workflow.count(`WorkflowId = '${id}'`)).count;
+      if (hostileJobs.has(id)) {
+        if (runs > 1) twice.push(`${id}: ${runs} workflow runs`);
+        continue;
+      }
       if (runs > 1) twice.push(`${id}: ${runs} workflow runs`);
       const logs = await request<{ logs: StepLogs[] }>(`${api}/jobs/${id}/logs`);
       const lines = (logs.body.logs ?? []).flatMap((s) => s.logs.map((l) => l.message)).filter((m) => m.startsWith('chaos-line '));
@@ -229,6 +303,7 @@ describe('faults under load', () => {
       for (const [line, n] of counts) if (n > 1) twice.push(`${id}: "${line}" ${n} times`);
       const job = ended.get(id);
       const ran = job?.steps.filter((s) => s.status !== 'Skipped' && s.status !== 'Pending' && s.status !== 'Cancelled').length ?? 0;
+      if (ran > counts.size && missingExamples.length < 5) missingExamples.push(`${id} (${job?.status}, logs answer ${logs.status}, ${lines.length} lines of ${ran} steps)`);
       missingLines += Math.max(0, ran - counts.size);
     }
 
@@ -245,6 +320,18 @@ describe('faults under load', () => {
       ...(consumer.num_pending + consumer.num_ack_pending > 0 ? [`${consumer.num_pending} queued and ${consumer.num_ack_pending} unacked job messages`] : []),
     ];
 
+    // Hostile jobs ended as they should; garbage reached the dead letters, once each.
+    const uncontained = Object.entries(hostile).flatMap(([name, h]) => {
+      const id = hostileIds.get(name);
+      const job = id ? ended.get(id) : undefined;
+      return job && h.expect(job) ? [] : [`${name}: ${job ? `${job.status} ${job.reason ?? ''}` : 'never accepted or never ended'}`];
+    });
+    const nc2 = await connect({ servers: nats.address });
+    const deadInfo = await (await nc2.jetstreamManager()).streams.info(`${env.NATS_JOB_STREAM}_DEAD`).catch(() => undefined);
+    await nc2.close();
+    const dead = deadInfo?.state.messages ?? 0;
+    if (dead < garbagePublished) badAnswers.push(`${garbagePublished} garbage messages published, ${dead} in the dead letters`);
+
     const byStatus = [...ended.values()].reduce<Record<string, number>>((acc, j) => ({ ...acc, [j.status]: (acc[j.status] ?? 0) + 1 }), {});
     console.log(
       [
@@ -259,14 +346,18 @@ describe('faults under load', () => {
         `| lost | ${lost.length} |`,
         `| run twice | ${twice.length} |`,
         `| leaked resources | ${leaked.length} |`,
-        `| step lines missing from the logs | ${missingLines} |`,
+        `| step lines missing from the logs | ${missingLines}${missingExamples.length ? ` (${missingExamples.join('; ')})` : ''} |`,
         `| faults injected | ${injected.length} (${injected.join(', ')}) |`,
+        `| bad inputs tried | ${badTried} (${bodiesTried} bodies over HTTP, ${badTried - bodiesTried} messages on the job subjects of which ${garbagePublished} were taken; ${badAnswers.length} mishandled) |`,
+        `| hostile jobs contained | ${Object.keys(hostile).length - uncontained.length} of ${Object.keys(hostile).length} (${Object.keys(hostile).join(', ')}) |`,
         '',
       ].join('\n'),
     );
     assert.deepEqual(lost, [], 'lost jobs');
     assert.deepEqual(twice, [], 'run twice');
     assert.deepEqual(leaked, [], 'leaked');
+    assert.deepEqual(badAnswers, [], 'bad input mishandled');
+    assert.deepEqual(uncontained, [], 'hostile jobs not contained');
     for (const [name, r] of roles) assert.equal(r.process.child.exitCode, null, `${name} is still running:\n${r.process.output().slice(-2000)}`);
   });
 });
