@@ -21,6 +21,7 @@ import type { HadesProcess } from '../helpers/hadesProcess';
 import { request } from '../helpers/http';
 import { until } from '../helpers/nats';
 import { isolatedEnv, uniqueSuffix } from '../helpers/stack';
+import { seededRandom } from '../helpers/random';
 import { images, testEnv } from '../helpers/testEnv';
 
 // Faults under load: jobs of mixed priorities and one to three steps go in over HTTP, with bad
@@ -43,17 +44,7 @@ const rounds = Number(process.env.HADES_CHAOS_ROUNDS ?? 1);
 const seed = Number(process.env.HADES_CHAOS_SEED ?? Date.now() % 100_000);
 const terminal = new Set(['Succeeded', 'Failed', 'Cancelled', 'TimedOut']);
 
-/** mulberry32: the same moments for the same seed. */
-function random(s: number): () => number {
-  let a = s;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = random(seed);
+const rnd = seededRandom(seed);
 const between = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

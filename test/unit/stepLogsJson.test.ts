@@ -2,22 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toStepLogs } from '../../src/logs/logStore';
 import { writeStepLogsJson } from '../../src/logs/stepLogsJson';
+import { seededRandom } from '../helpers/random';
 import type { LogBatch, LogLine } from '../../src/logs/types';
 
-/** A small deterministic generator (mulberry32), so a failure names its seed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Batches as a job writes them: steps in order, each step's containers one after another. */
 function jobBatches(seed: number): LogBatch[] {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const batches: LogBatch[] = [];
   const steps = Math.floor(rnd() * 4);
   for (let step = 0; step < steps; step++) {
