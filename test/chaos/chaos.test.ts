@@ -145,7 +145,8 @@ describe('faults under load', () => {
       }
     })();
 
-    // Hostile jobs, in the load: each must end as it should, and the jobs after it run normally.
+    // Hostile jobs, once the faults are over (a fault may fail any step; these are about what the
+    // job does to the host): each must end as it should, and a plain job after them runs normally.
     const hostile: Record<string, { step: Record<string, unknown>; expect: (job: JobState) => boolean }> = {
       // The shell itself may fail to fork once the cap is reached (exit 2), or run into the timeout.
       'fork bomb': { step: { script: 'bomb() { bomb | bomb & }; bomb; sleep 100000' }, expect: (j) => j.status === 'TimedOut' || j.status === 'Failed' },
@@ -158,7 +159,11 @@ describe('faults under load', () => {
       },
     };
     const hostileIds = new Map<string, string>();
+    let afterHostile: string | undefined;
+    let faultsOver: () => void = () => undefined;
+    const afterFaults = new Promise<void>((resolve) => (faultsOver = resolve));
     const hostileLoad = (async () => {
+      await afterFaults;
       for (const [name, h] of Object.entries(hostile)) {
         await sleep(between(500, 2500));
         for (let attempt = 0; attempt < 60 && !hostileIds.has(name); attempt++) {
@@ -167,6 +172,8 @@ describe('faults under load', () => {
           else await sleep(500);
         }
       }
+      const after = await request<{ job_id: string }>(`${api}/build`, { method: 'POST', json: { name: 'after the hostile jobs', steps: [{ id: 1, name: 'plain', image: images.busybox, script: 'echo "chaos-line $UUID 1"' }] } });
+      if (after.status === 200) afterHostile = after.body.job_id;
     })();
 
     // Bad input, in the load: invalid bodies over HTTP (never a 5xx but a 503 while a server is
@@ -250,8 +257,9 @@ describe('faults under load', () => {
       injected.push(fault);
     }
     faultsDone = true;
+    faultsOver();
     await Promise.all([load, hostileLoad, badLoad]);
-    accepted.push(...hostileIds.values());
+    accepted.push(...hostileIds.values(), ...(afterHostile ? [afterHostile] : []));
 
     // Every accepted job ends (read from Temporal; a job only queued reads Queued in the API).
     const ended = new Map<string, JobState>();
@@ -317,6 +325,8 @@ describe('faults under load', () => {
       const job = id ? ended.get(id) : undefined;
       return job && h.expect(job) ? [] : [`${name}: ${job ? `${job.status} ${job.reason ?? ''}` : 'never accepted or never ended'}`];
     });
+    const plainAfter = afterHostile ? ended.get(afterHostile) : undefined;
+    if (plainAfter?.status !== 'Succeeded') uncontained.push(`the plain job after them: ${plainAfter ? `${plainAfter.status} ${plainAfter.reason ?? ''}` : 'never accepted or never ended'}`);
     const nc2 = await connect({ servers: nats.address });
     const deadInfo = await (await nc2.jetstreamManager()).streams.info(`${env.NATS_JOB_STREAM}_DEAD`).catch(() => undefined);
     await nc2.close();
