@@ -153,6 +153,10 @@ export const configSchema = z.object({
   REAPER_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(60),
   DOCKER_CPU_LIMIT: z.coerce.number().positive().optional(),
   DOCKER_MEMORY_LIMIT: size.optional(),
+  // Docker: a job's /shared may hold this much; past it the running step is killed and the job
+  // fails (checked every JOB_STORAGE_CHECK_SECONDS). 0: no limit.
+  JOB_STORAGE_LIMIT: z.union([z.literal('0').transform(() => 0), size]).default(10 * 1024 ** 3),
+  JOB_STORAGE_CHECK_SECONDS: positiveInt.default(5),
   // At most this many processes per step container (a step's pids_limit may ask for fewer); 0: no cap.
   DOCKER_PIDS_LIMIT: z.coerce.number().int().nonnegative().default(4096),
   // A step of a job without timeout_seconds, that has none itself, is killed after this long.

@@ -45,6 +45,8 @@ export interface StepOutcome {
   finishedAt: string;
   oomKilled: boolean;
   timedOut: boolean;
+  /** Killed because the job's /shared grew past the storage limit (JOB_STORAGE_LIMIT, Docker). */
+  storageExceeded?: { bytes: number; limitBytes: number };
   /** Last bytes of the step's output, for the reason and the Web UI; full logs go elsewhere. */
   outputTail: string;
 }

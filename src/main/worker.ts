@@ -39,7 +39,13 @@ export async function createExecutor(config: Config): Promise<Executor> {
       ...(config.K8S_NETWORKLESS_RUNTIME_CLASS !== undefined && { networklessRuntimeClass: config.K8S_NETWORKLESS_RUNTIME_CLASS }),
     });
   }
-  return createDockerExecutor({ ...limits, docker: dockerClient(config.DOCKER_HOST), cleanup: config.DOCKER_CLEANUP, owner: ownerOf(config) });
+  return createDockerExecutor({
+    ...limits,
+    docker: dockerClient(config.DOCKER_HOST),
+    cleanup: config.DOCKER_CLEANUP,
+    owner: ownerOf(config),
+    storage: { limitBytes: config.JOB_STORAGE_LIMIT, checkMs: config.JOB_STORAGE_CHECK_SECONDS * 1000 },
+  });
 }
 
 /** What marks this Hades's containers and volumes (its namespace and task queue). */

@@ -13,6 +13,9 @@ export function stepFinished(step: StepState, outcome: StepOutcome): StepState {
   if (outcome.timedOut) {
     status = 'TimedOut';
     reason = `step "${step.name}" timed out and was killed`;
+  } else if (outcome.storageExceeded) {
+    status = 'Failed';
+    reason = `step "${step.name}" was killed: the job's /shared holds ${outcome.storageExceeded.bytes} bytes, over its limit of ${outcome.storageExceeded.limitBytes} (JOB_STORAGE_LIMIT)`;
   } else if (outcome.oomKilled) {
     status = 'Failed';
     reason = `step "${step.name}" was killed: out of memory (exit code ${outcome.exitCode})`;

@@ -26,8 +26,8 @@ import { images, testEnv } from '../helpers/testEnv';
 
 // Faults under load: jobs of mixed priorities and one to three steps go in over HTTP, with bad
 // input (invalid bodies over HTTP, random bytes on the job subjects) and hostile jobs among them
-// (a fork bomb, a step that never ends, a memory hog, a log flood, a step snooping for the
-// Docker socket), while, at
+// (a fork bomb, a step that never ends, a memory hog, a step filling /shared, a log flood, a step
+// snooping for the Docker socket), while, at
 // random moments, the worker, the bridge, the API, nats-server and the Temporal server are each
 // SIGKILLed and started again, and the Docker daemon the jobs run on is restarted. Then every
 // accepted job (a 200 from POST /build) must have ended exactly once, no step may have run
@@ -104,6 +104,8 @@ describe('faults under load', () => {
       STEP_TIMEOUT_SECONDS: '20',
       DOCKER_PIDS_LIMIT: '64',
       LOG_MAX_BYTES_PER_STEP: '1M',
+      JOB_STORAGE_LIMIT: '50M',
+      JOB_STORAGE_CHECK_SECONDS: '1',
       SHUTDOWN_GRACE_SECONDS: '5',
       // A job whose step a fault failed is not retried by hand here: what matters is that it ends once.
       BRIDGE_RETRY_MAX_SECONDS: '4',
@@ -152,6 +154,10 @@ describe('faults under load', () => {
       'fork bomb': { step: { script: 'bomb() { bomb | bomb & }; bomb; sleep 100000' }, expect: (j) => j.status === 'TimedOut' || j.status === 'Failed' },
       'sleeps for ever': { step: { script: 'sleep 100000' }, expect: (j) => j.status === 'TimedOut' },
       'memory hog': { step: { memory_limit: '32M', script: 'head -c 512m /dev/zero | tail' }, expect: (j) => j.status === 'Failed' && /out of memory/.test(j.reason ?? '') },
+      'fills /shared': {
+        step: { script: 'i=0; while true; do head -c 1048576 /dev/zero > /shared/f$i; i=$((i+1)); sleep 0.05; done' },
+        expect: (j) => j.status === 'Failed' && /JOB_STORAGE_LIMIT/.test(j.steps[0]?.reason ?? ''),
+      },
       'log flood': { step: { script: 'yes flood | head -c 8000000; echo done' }, expect: (j) => j.status === 'Succeeded' },
       'snoops for the Docker socket': {
         step: { script: 'ls /var/run/docker.sock /run/docker.sock 2>/dev/null && exit 1; env | grep -q -E "AUTH_KEY|TEMPORAL_|NATS_" && exit 1; echo clean' },

@@ -8,7 +8,7 @@ import { images } from '../helpers/testEnv';
 
 /** Jobs that try to harm the host or outlive their welcome: each is contained, and the next job runs. */
 describe('hostile jobs', () => {
-  const fixture = useTestStack({ STEP_TIMEOUT_SECONDS: '4', DOCKER_PIDS_LIMIT: '64' });
+  const fixture = useTestStack({ STEP_TIMEOUT_SECONDS: '4', DOCKER_PIDS_LIMIT: '64', JOB_STORAGE_LIMIT: '20M', JOB_STORAGE_CHECK_SECONDS: '1' });
   const run = async (name: string, script: string) => {
     const id = await submitJob(fixture.stack.apiUrl, { name, steps: [{ id: 1, name, image: images.busybox, script }] }, fixture.jobIds);
     return { id, job: await waitForEnd(fixture.stack.apiUrl, id, 120_000) };
@@ -29,7 +29,7 @@ describe('hostile jobs', () => {
     await nextRunsNormally();
   });
 
-  it('a fork bomb stops at DOCKER_PIDS_LIMIT processes, and the step timeout ends it', async () => {
+  it('a fork bomb stops at DOCKER_PIDS_LIMIT processes, and the step timeout (or its own shell, failing to fork) ends it', async () => {
     const id = await submitJob(
       fixture.stack.apiUrl,
       { name: 'fork bomb', steps: [{ id: 1, name: 'bomb', image: images.busybox, script: 'bomb() { bomb | bomb & }; bomb; sleep 100000' }] },
@@ -38,7 +38,16 @@ describe('hostile jobs', () => {
     const info = await inspectRunningStep(id, 0);
     assert.equal(info.HostConfig.PidsLimit, 64, 'the cap applies to a step that asked for nothing');
     const job = await waitForEnd(fixture.stack.apiUrl, id, 120_000);
-    assert.equal(job.status, 'TimedOut', JSON.stringify(job));
+    assert.ok(job.status === 'TimedOut' || (job.status === 'Failed' && job.steps[0]?.exitCode === 2), JSON.stringify(job));
+    await assertNoLeaks([id]);
+    await nextRunsNormally();
+  });
+
+  it("a step that writes to /shared without end is killed past JOB_STORAGE_LIMIT, before it fills the host's disk", async () => {
+    // A megabyte every 50 ms, for ever (the step timeout would end it after 4 s: the limit comes first).
+    const { id, job } = await run('fills the disk', 'i=0; while true; do head -c 1048576 /dev/zero > /shared/f$i; i=$((i+1)); sleep 0.05; done');
+    assert.equal(job.status, 'Failed', JSON.stringify(job));
+    assert.match(job.steps[0]?.reason ?? '', /^step "fills the disk" was killed: the job's \/shared holds \d+ bytes, over its limit of 20971520 \(JOB_STORAGE_LIMIT\)$/);
     await assertNoLeaks([id]);
     await nextRunsNormally();
   });

@@ -14,6 +14,8 @@ export interface DockerExecutorOptions extends ContainerDefaults {
   pullPolicy: PullPolicy;
   /** Remove step containers and the job volume (off only to debug a job by hand). */
   cleanup: boolean;
+  /** The most a job's volume may hold (JOB_STORAGE_LIMIT), checked this often while a step runs. */
+  storage?: { limitBytes: number; checkMs: number };
 }
 
 export function createDockerExecutor(options: DockerExecutorOptions): Executor {
@@ -82,7 +84,9 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
     );
 
     let timedOut = false;
+    let storageExceeded: ContainerOutcome['storageExceeded'];
     let deadline: NodeJS.Timeout | undefined;
+    let storageCheck: NodeJS.Timeout | undefined;
     const waited = container.wait({ abortSignal: unfollow.signal }) as Promise<{ StatusCode: number }>;
     const detached = new Promise<'detached'>((resolve) => {
       if (hooks.detach.aborted) resolve('detached');
@@ -99,6 +103,20 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
           resolve('stopped');
         }, remainingMs);
       }
+      // A step that fills /shared past the job's limit is stopped before it fills the host's disk.
+      const storage = options.storage;
+      if (storage && storage.limitBytes > 0) {
+        const check = async () => {
+          const bytes = await volumeBytes(volumeName(run.jobId)).catch(() => undefined);
+          if (bytes !== undefined && bytes > storage.limitBytes) {
+            storageExceeded = { bytes, limitBytes: storage.limitBytes };
+            resolve('stopped');
+          } else {
+            storageCheck = setTimeout(() => void check(), storage.checkMs);
+          }
+        };
+        storageCheck = setTimeout(() => void check(), storage.checkMs);
+      }
     });
 
     try {
@@ -111,11 +129,12 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       }
       if (first === 'stopped') {
         await stopContainer(container);
-        if (!timedOut) throw new StepAbortedError(info.Id);
+        if (!timedOut && !storageExceeded) throw new StepAbortedError(info.Id);
         await waited.catch(() => undefined);
       }
     } finally {
       if (deadline) clearTimeout(deadline);
+      if (storageCheck) clearTimeout(storageCheck);
     }
 
     // Docker ends the log stream when the container stops: all output is through once it ends.
@@ -128,11 +147,24 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       finishedAt: isoTime(final.State.FinishedAt),
       oomKilled: final.State.OOMKilled,
       timedOut,
+      ...(storageExceeded && { storageExceeded }),
     };
     // The container stays until the job's cleanup: a worker that dies before Temporal has this
     // result leaves it for the retry, which re-attaches and reads the same outcome instead of
     // running the step a second time.
     return outcome;
+  }
+
+  /** What a volume holds now, as Docker counts it (`docker system df -v`). */
+  async function volumeBytes(name: string): Promise<number | undefined> {
+    // Volumes only (dockerode's df() would have Docker size every container and image too).
+    const df = await new Promise<{ Volumes?: { Name: string; UsageData?: { Size?: number } | null }[] }>((resolve, reject) => {
+      docker.modem.dial({ path: '/system/df?', method: 'GET', options: { type: 'volume' }, statusCodes: { 200: true, 500: 'server error' } }, (err, data) =>
+        err ? reject(coerceError(err)) : resolve(data as { Volumes?: { Name: string; UsageData?: { Size?: number } | null }[] }),
+      );
+    });
+    const size = df.Volumes?.find((v) => v.Name === name)?.UsageData?.Size;
+    return size !== undefined && size >= 0 ? size : undefined;
   }
 
   async function cleanupJob(jobId: string): Promise<void> {
