@@ -23,6 +23,7 @@ import { connectWorker, createExecutor, createHadesWorker } from './worker';
 import { startReaper } from './reaper';
 import { serveMetrics } from './metricsServer';
 import { natsConnectionOptions } from './natsOptions';
+import { withStartupRetry } from './startupRetry';
 import { superviseWorker } from './workerSupervisor';
 import type { WorkflowSource } from './worker';
 
@@ -80,7 +81,8 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
     const nc: NatsConnection = await connect(natsConnectionOptions(config, { name: `hades-${[...roles].join('+')}`, maxReconnectAttempts: -1 }));
     const conn = nc;
     stops.push(() => conn.drain());
-    const logs = await openLogStore(nc, config);
+    const retryLog = (msg: string, data: object) => log.warn(data, msg);
+    const logs = await withStartupRetry('the log stream set-up', () => openLogStore(nc, config), retryLog);
     const jsm = await nc.jetstreamManager(jetStreamOptions);
     const metrics = createMetrics({
       queueDepth: async () => (await jsm.consumers.info(config.NATS_JOB_STREAM, config.NATS_CONSUMER)).num_pending,
@@ -131,11 +133,11 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
       log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, concurrency: config.CONCURRENCY, executor: config.HADES_EXECUTOR }, 'worker running');
     }
 
-    const queue = roles.has('api') || roles.has('bridge') ? await createJobQueue(nc, queueNames(config), queueSettings(config)) : undefined;
+    const queue = roles.has('api') || roles.has('bridge') ? await withStartupRetry('the job queue set-up', () => createJobQueue(nc, queueNames(config), queueSettings(config)), retryLog) : undefined;
 
     if (roles.has('bridge') && temporal && queue) {
       const client = temporal.client;
-      const bridge: Bridge = await startBridge({
+      const bridge: Bridge = await withStartupRetry('the bridge set-up', async () => startBridge({
         nc,
         names: queueNames(config),
         settings: queueSettings(config),
@@ -163,7 +165,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         },
         log: bridgeLog(log.child({ role: 'bridge' })),
         ...(options.onFatal && { onGiveUp: options.onFatal }),
-      });
+      }), retryLog);
       stops.push(() => bridge.stop());
       log.info({ stream: config.NATS_JOB_STREAM }, 'bridge running');
     }
@@ -188,7 +190,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         }),
         ...(config.AUTH_KEY && { authKey: config.AUTH_KEY }),
         allowedNetworks: config.STEP_NETWORKS,
-        started: await startedIds(nc.jetstream(jetStreamOptions), config.NATS_STARTED_BUCKET, config.JOB_ID_MEMORY_DAYS, config.NATS_REPLICAS),
+        started: await withStartupRetry('the started-jobs bucket set-up', () => startedIds(nc.jetstream(jetStreamOptions), config.NATS_STARTED_BUCKET, config.JOB_ID_MEMORY_DAYS, config.NATS_REPLICAS), retryLog),
         ...(config.HADES_ENCRYPTION_KEYS && { codec: payloadCodecs(config)[0] }),
         codecCorsOrigins: config.CODEC_CORS_ORIGINS,
         logError: (err) => log.error({ err }, 'request failed'),

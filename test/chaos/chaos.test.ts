@@ -225,22 +225,24 @@ describe('faults under load', () => {
       role.process = spawnHades(role.env);
       await role.process.logged(ready, 180_000);
     };
+    /** SIGKILLs a server's process group, waits until it is gone, then a moment more. */
+    const killServer = async (pid: number | undefined) => {
+      if (pid) {
+        process.kill(-pid, 'SIGKILL');
+        await exitedOf(pid);
+      }
+      await sleep(between(200, 2000));
+    };
     const faults: Record<string, () => Promise<void>> = {
       worker: () => restartRole('worker', 'worker running'),
       bridge: () => restartRole('bridge', 'bridge running'),
       api: () => restartRole('api', 'api listening'),
       'nats-server': async () => {
-        const pid = nats?.pid;
-        if (pid) process.kill(-pid, 'SIGKILL');
-        if (pid) await exitedOf(pid);
-        await sleep(between(200, 2000));
+        await killServer(nats?.pid);
         nats = await startNats(natsOptions);
       },
       'temporal server': async () => {
-        const pid = temporal?.pid;
-        if (pid) process.kill(-pid, 'SIGKILL');
-        if (pid) await exitedOf(pid);
-        await sleep(between(200, 2000));
+        await killServer(temporal?.pid);
         temporal = await startTemporal(temporalOptions);
       },
     };
