@@ -2,6 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import { z } from 'zod';
 import { jobPayloadSchema } from '../job';
 import { jobIdSchema, listQuerySchema } from './routes/jobs';
+import { hadesStatuses } from '../job';
 import {
   cancelRequestedSchema,
   codecBodySchema,
@@ -17,12 +18,14 @@ import {
 export const documentedRoutes = [
   'GET /ping',
   'GET /healthz',
+  'GET /health',
   'GET /readyz',
   'GET /openapi.json',
   'GET /metrics',
   'POST /build',
   'GET /jobs',
   'GET /jobs/{id}',
+  'GET /jobs/{id}/status',
   'POST /jobs/{id}/cancel',
   'GET /jobs/{id}/logs',
   'GET /jobs/{id}/logs/stream',
@@ -57,6 +60,7 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
     registry.registerPath({ method: 'get', path, summary, responses: { 200: { description: 'OK', content: json(schema) }, ...extra } });
   plain('/ping', 'Liveness, as in Hades', z.object({ message: z.literal('pong') }));
   plain('/healthz', 'The process is up', z.object({ status: z.literal('ok') }));
+  plain('/health', "The process is up (the current Hades's log manager route)", z.object({ status: z.literal('ok') }));
   plain('/readyz', 'Temporal and NATS answer', z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }), {
     503: { description: 'Not ready', content: json(z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) })) },
   });
@@ -106,6 +110,21 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
       404: error('No such job'),
       503: unavailable,
       410: error('The job ended and Temporal no longer keeps it (past the retention of its namespace)'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/jobs/{id}/status',
+    summary: "A job's status in the current Hades's five words (its log manager's route): Cancelled reads Stopped, TimedOut Failed",
+    security,
+    request: { params: idParams },
+    responses: {
+      200: { description: 'The status', content: json(z.object({ status: z.enum(hadesStatuses) })) },
+      400: notAnId,
+      401: error('Missing or wrong credentials'),
+      404: { description: "No such job (the current Hades's body: a bare string)", content: json(z.object({ error: z.string() })) },
+      410: error('The job ended and Temporal no longer keeps it (past the retention of its namespace)'),
+      503: unavailable,
     },
   });
   registry.registerPath({

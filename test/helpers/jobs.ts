@@ -28,10 +28,10 @@ export async function inspectRunningStep(jobId: string, stepIndex: number, timeo
 }
 
 /** Waits until `message` is a line of the job's published log. */
-export async function waitForLogLine(apiUrl: string, id: string, message: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForLogLine(apiUrl: string, id: string, message: string, timeoutMs = 60_000, headers: Record<string, string> = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const res = await request<{ logs: StepLogs[] }>(`${apiUrl}/jobs/${id}/logs`);
+    const res = await request<{ logs: StepLogs[] }>(`${apiUrl}/jobs/${id}/logs`, { headers });
     if (res.body.logs?.some((s) => s.logs.some((l) => l.message === message))) return;
     await new Promise((r) => setTimeout(r, 50));
   }

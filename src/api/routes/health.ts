@@ -8,8 +8,9 @@ export function healthRoutes(deps: ApiDeps): Router {
   const document = openApiDocument();
   // As in Hades.
   router.get('/ping', (_req, res) => void res.json({ message: 'pong' }));
-  // The process is up and serving.
+  // The process is up and serving (and /health, as the current Hades's log manager answers it).
   router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  router.get('/health', (_req, res) => void res.json({ status: 'ok' }));
   // Temporal and NATS answer: this replica can take jobs.
   router.get('/readyz', async (_req, res) => {
     if (deps.closing?.aborted) return void res.status(503).json({ status: 'shutting down', checks: {} });

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { jobIdPattern, jobStatuses } from '../../job';
+import { jobIdPattern, jobStatuses, toHadesStatus } from '../../job';
 import type { JobState } from '../../job';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
@@ -49,6 +49,14 @@ export function jobRoutes(deps: ApiDeps): Router {
 
   router.get('/jobs/:id', async (req, res) => {
     res.json(await findJob(deps, req.params.id));
+  });
+
+  // As the current Hades's log manager answers it: its five statuses, and its own 404 body.
+  router.get('/jobs/:id/status', async (req, res) => {
+    const { id } = validate(idParam, { id: req.params.id }, 'invalid_job_id');
+    const job = await readJob(deps, id);
+    if (!job) return void res.status(404).json({ error: `job not found: ${id}` });
+    res.json({ status: toHadesStatus(job.status) });
   });
 
   router.post('/jobs/:id/cancel', async (req, res) => {
