@@ -95,11 +95,20 @@ export interface FieldError {
  */
 export function crossFieldErrors(raw: unknown): FieldError[] {
   const errors: FieldError[] = [];
+  // A metadata key `__proto__` cannot be held by a plain object: the parsed job would lose it
+  // (and the step its env variable) in silence. Refused, naming it.
+  const protoKey = (metadata: unknown, path: string) => {
+    if (typeof metadata === 'object' && metadata !== null && Object.prototype.hasOwnProperty.call(metadata, '__proto__')) {
+      errors.push({ path: `${path}.__proto__`, message: 'a metadata key must not be __proto__' });
+    }
+  };
+  protoKey((raw as { metadata?: unknown } | null)?.metadata, 'metadata');
   const steps = (raw as { steps?: unknown } | null)?.steps;
   if (!Array.isArray(steps)) return errors;
   const seen = new Map<string, number>();
   steps.forEach((step: unknown, index) => {
     if (typeof step !== 'object' || step === null) return;
+    protoKey((step as { metadata?: unknown }).metadata, `steps[${index}].metadata`);
     const { id, memory_limit: limit, memory_swap: swap } = step as Record<string, unknown>;
     if (typeof id === 'number' || typeof id === 'string') {
       const first = seen.get(String(id));

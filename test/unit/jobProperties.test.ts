@@ -3,10 +3,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseJobPayload, stepEnv, toJobSpec, withDefaultStepTimeout } from '../../src/job';
 
-// Property-based: the job schema and its normalisation, over generated input (fast-check).
+// Property-based: the job schema and its normalisation, over generated input (fast-check). One
+// seed (HADES_FC_SEED, default 42) so CI is reproducible; set another to explore.
+fc.configureGlobal({ seed: Number(process.env.HADES_FC_SEED ?? 42) });
 
 const imageArb = fc.stringMatching(/^[a-z0-9][a-z0-9._\-/:]{0,40}$/);
-const envKeyArb = fc.string({ minLength: 1, maxLength: 20 }).filter((k) => !k.includes('=') && !k.includes('\0'));
+const envKeyArb = fc.string({ minLength: 1, maxLength: 20 }).filter((k) => !k.includes('=') && !k.includes('\0') && k !== '__proto__');
 const metadataArb = fc.dictionary(envKeyArb, fc.string({ maxLength: 50 }), { maxKeys: 5 });
 const stepArb = fc.record(
   {
@@ -41,6 +43,12 @@ const anyBodyArb = fc.oneof(
 );
 
 describe('job payload properties', () => {
+  it('refuses a metadata key __proto__, which a plain object would drop from the env (found by this property test)', () => {
+    const parsed = parseJobPayload({ name: 'j', steps: [{ image: 'a', metadata: JSON.parse('{"__proto__": "x"}') as Record<string, string> }] });
+    assert.ok(!parsed.ok);
+    assert.ok(parsed.fields.some((f) => f.message.includes('__proto__')), JSON.stringify(parsed.fields));
+  });
+
   it('never throws, whatever the body: either a payload or a list of named problems', () => {
     fc.assert(
       fc.property(anyBodyArb, (body) => {
