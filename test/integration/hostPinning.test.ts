@@ -61,7 +61,8 @@ describe('jobs pinned to a host (PIN_JOBS_TO_HOST), with workers on two Docker d
             name: `pinned ${i}`,
             steps: [
               { id: 1, name: 'write', image: images.busybox, script: `echo job ${i} > /shared/trail` },
-              { id: 2, name: 'append', image: images.busybox, script: 'sleep 1; echo step 2 >> /shared/trail' },
+              // Long enough that a host is still busy with one job when the next is claimed: the next goes elsewhere.
+              { id: 2, name: 'append', image: images.busybox, script: 'sleep 3; echo step 2 >> /shared/trail' },
               { id: 3, name: 'read', image: images.busybox, script: 'cat /shared/trail' },
             ],
           },

@@ -179,7 +179,9 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
   }
 
   async function activeJobs(): Promise<Set<string>> {
-    const containers = await docker.listContainers({ all: true, filters: { label: [labels.job] } });
+    // This Hades's jobs only: another one (or another test) may run containers on the same daemon.
+    const label = options.owner === undefined ? [labels.job] : [labels.job, `${labels.owner}=${options.owner}`];
+    const containers = await docker.listContainers({ all: true, filters: { label } });
     return new Set(containers.flatMap((c) => c.Labels[labels.job] ?? []));
   }
 
