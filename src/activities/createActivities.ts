@@ -61,10 +61,10 @@ export interface RunStepInput {
 const HEARTBEAT_EVERY_MS = 1000;
 const TAIL_BYTES = 2048;
 
-/** The activities a job's workflow calls, over their dependencies (conventions: factories). */
 /** How many ended jobs a worker remembers having counted (a retried cleanup comes soon after). */
 const COUNTED_JOBS_REMEMBERED = 10_000;
 
+/** The activities a job's workflow calls, over their dependencies (conventions: factories). */
 export function createActivities({ executor, logs, logLimits, metrics, host, fault, callbackMaxLogBytes }: ActivityDeps) {
   // Jobs this host claimed lately (id → when), until their containers show; claims one at a time.
   const claims = new Map<string, number>();

@@ -41,11 +41,15 @@ export interface StepCaps {
   maxPids?: number;
 }
 
-/** A step's CPU and memory limits under the caps: the smaller where both are set, either where one is. */
-export function cappedLimits(step: { cpuLimit?: number; memoryBytes?: number }, caps: StepCaps): { cpus?: number; memoryBytes?: number } {
+/** A step's CPU, memory and process limits under the caps: the smaller where both are set, either where one is. */
+export function cappedLimits(
+  step: { cpuLimit?: number; memoryBytes?: number; pidsLimit?: number },
+  caps: StepCaps,
+): { cpus?: number; memoryBytes?: number; pids?: number } {
   const cpus = smaller(step.cpuLimit, caps.maxCpus);
   const memoryBytes = smaller(step.memoryBytes, caps.maxMemoryBytes);
-  return { ...(cpus !== undefined && { cpus }), ...(memoryBytes !== undefined && { memoryBytes }) };
+  const pids = smaller(step.pidsLimit, caps.maxPids);
+  return { ...(cpus !== undefined && { cpus }), ...(memoryBytes !== undefined && { memoryBytes }), ...(pids !== undefined && { pids }) };
 }
 
 function smaller(a: number | undefined, b: number | undefined): number | undefined {

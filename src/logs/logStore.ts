@@ -1,7 +1,7 @@
 import { DiscardPolicy, JSONCodec, RetentionPolicy, StorageType } from 'nats';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import { ensureStream, isNotFound, jetStreamOptions } from '../queue/streams';
-import type { LogBatch, LogNames, StepLogs } from './types';
+import type { LogBatch, LogNames } from './types';
 import { logSubject } from './types';
 
 const codec = JSONCodec<LogBatch>();
@@ -33,9 +33,7 @@ export interface LogStore {
   publish(batch: LogBatch): Promise<void>;
   /** The last batch of a job, to resume a re-attached step after it. */
   lastBatch(jobId: string): Promise<LogBatch | undefined>;
-  /** Every batch of a job so far, in order. */
-  batches(jobId: string): Promise<LogBatch[]>;
-  /** The same, one at a time, so a reader can keep less than all of it. */
+  /** Every batch of a job so far, in order, one at a time (a page of them read at once). */
   eachBatch(jobId: string): AsyncGenerator<LogBatch>;
   /** Batches as they are written, from the first; ends when `signal` aborts. */
   follow(jobId: string, signal: AbortSignal): AsyncGenerator<{ batch: LogBatch; caughtUp: boolean }>;
@@ -111,12 +109,6 @@ export async function createLogStore(nc: NatsConnection, names: LogNames, retent
       }
     },
 
-    async batches(jobId) {
-      const out: LogBatch[] = [];
-      for await (const batch of eachBatch(jobId)) out.push(batch);
-      return out;
-    },
-
     eachBatch,
 
     follow(jobId, signal) {
@@ -125,17 +117,3 @@ export async function createLogStore(nc: NatsConnection, names: LogNames, retent
   };
 }
 
-/** Batches grouped per step container, in Hades's shape. */
-export function toStepLogs(batches: LogBatch[]): StepLogs[] {
-  const byContainer = new Map<string, StepLogs>();
-  for (const b of batches) {
-    const key = `${b.stepIndex}:${b.containerId}`;
-    let entry = byContainer.get(key);
-    if (!entry) {
-      entry = { job_id: b.jobId, container_id: b.containerId, step_id: b.stepId, step_name: b.stepName, logs: [] };
-      byContainer.set(key, entry);
-    }
-    entry.logs.push(...b.lines);
-  }
-  return [...byContainer.values()];
-}

@@ -64,9 +64,8 @@ async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
-/** Runs the roles the config asks for (api, bridge, worker) in this process. */
 /**
- * `onFatal`: a role gave up for good (the bridge could not consume for long): the process should
+ * Runs the roles the config asks for (api, bridge, worker) in this process. `onFatal`: a role gave up for good (the bridge could not consume for long): the process should
  * stop and exit non-zero, so its supervisor starts it again.
  */
 export async function runHades(config: Config, options: { workflows?: WorkflowSource; onFatal?: (reason: string) => void } = {}): Promise<Running> {

@@ -1,9 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toStepLogs } from '../../src/logs/logStore';
 import { writeStepLogsJson } from '../../src/logs/stepLogsJson';
 import { seededRandom } from '../helpers/random';
-import type { LogBatch, LogLine } from '../../src/logs/types';
+
+/** The model the streamed body must equal: batches grouped per step container, all in memory. */
+function toStepLogs(batches: LogBatch[]): StepLogs[] {
+  const byContainer = new Map<string, StepLogs>();
+  for (const b of batches) {
+    const key = `${b.stepIndex}:${b.containerId}`;
+    let entry = byContainer.get(key);
+    if (!entry) {
+      entry = { job_id: b.jobId, container_id: b.containerId, step_id: b.stepId, step_name: b.stepName, logs: [] };
+      byContainer.set(key, entry);
+    }
+    entry.logs.push(...b.lines);
+  }
+  return [...byContainer.values()];
+}
+import type { LogBatch, LogLine, StepLogs } from '../../src/logs/types';
 
 
 /** Batches as a job writes them: steps in order, each step's containers one after another. */
@@ -41,7 +55,7 @@ async function written(batches: LogBatch[]): Promise<{ body: string; chunks: num
   await writeStepLogsJson(each(batches), async (chunk) => {
     chunks++;
     body += chunk;
-    await Promise.resolve();
+    return Promise.resolve(true);
   });
   return { body, chunks };
 }
@@ -61,6 +75,22 @@ describe('writeStepLogsJson', () => {
     // Each batch writes at most a head and its lines; the opening and closing brackets two more.
     assert.ok(chunks <= 2 * batches.length + 2, `${chunks} chunks for ${batches.length} batches`);
     assert.ok(chunks > 2 || batches.length === 0);
+  });
+
+  it('stops reading batches once the reader is gone', async () => {
+    let read = 0;
+    async function* twenty(): AsyncGenerator<LogBatch> {
+      for (let i = 0; i < 20; i++) {
+        read++;
+        const lines: LogLine[] = [{ timestamp: 't', message: `line ${i}`, output_stream: 'stdout' }];
+        yield await Promise.resolve({ jobId: 'j', stepIndex: 0, stepId: '1', stepName: 's', containerId: 'c', offset: i, end: i + 1, lines });
+      }
+    }
+    let writes = 0;
+    // The fourth write finds the client gone.
+    await writeStepLogsJson(twenty(), () => Promise.resolve(++writes < 4));
+    assert.equal(writes, 4, 'nothing is written after that');
+    assert.ok(read <= 3, `${read} batches read`);
   });
 
   it('writes an empty list for a job without output', async () => {

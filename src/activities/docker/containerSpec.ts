@@ -17,16 +17,10 @@ function ownLabels(jobId: string, owner: string | undefined): Record<string, str
   return { [labels.managed]: 'true', [labels.job]: jobId, ...(owner !== undefined && { [labels.owner]: owner }) };
 }
 
-/** The smaller of what the step asked for and the cap, either where only one is set. */
-function pidsLimit(asked: number | undefined, cap: number | undefined): number | undefined {
-  if (asked === undefined) return cap;
-  return cap === undefined ? asked : Math.min(asked, cap);
-}
-
 /** Docker's create options for a step: pure, so what a step gets is testable without Docker. */
 export function containerSpec(run: StepRun, defaults: ContainerDefaults): Docker.ContainerCreateOptions {
   const { step } = run;
-  const { cpus, memoryBytes: memory } = cappedLimits(step, defaults);
+  const { cpus, memoryBytes: memory, pids } = cappedLimits(step, defaults);
   const hostConfig: Docker.HostConfig = {
     // Docker creates the named volume with the first step that mounts it (labels and all),
     // which saves a call per step.
@@ -43,7 +37,7 @@ export function containerSpec(run: StepRun, defaults: ContainerDefaults): Docker
     ...(cpus !== undefined && { NanoCpus: cpusToNano(cpus) }),
     ...(memory !== undefined && { Memory: memory }),
     ...(step.memorySwapBytes !== undefined && { MemorySwap: step.memorySwapBytes }),
-    ...(pidsLimit(step.pidsLimit, defaults.maxPids) !== undefined && { PidsLimit: pidsLimit(step.pidsLimit, defaults.maxPids) }),
+    ...(pids !== undefined && { PidsLimit: pids }),
     ...(step.network !== undefined && step.network !== 'default' && { NetworkMode: step.network }),
   };
   return {

@@ -158,9 +158,10 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
   /** What a volume holds now, as Docker counts it (`docker system df -v`). */
   async function volumeBytes(name: string): Promise<number | undefined> {
     // Volumes only (dockerode's df() would have Docker size every container and image too).
-    const df = await new Promise<{ Volumes?: { Name: string; UsageData?: { Size?: number } | null }[] }>((resolve, reject) => {
+    type VolumesUsage = { Volumes?: { Name: string; UsageData?: { Size?: number } | null }[] };
+    const df = await new Promise<VolumesUsage>((resolve, reject) => {
       docker.modem.dial({ path: '/system/df?', method: 'GET', options: { type: 'volume' }, statusCodes: { 200: true, 500: 'server error' } }, (err, data) =>
-        err ? reject(coerceError(err)) : resolve(data as { Volumes?: { Name: string; UsageData?: { Size?: number } | null }[] }),
+        err ? reject(coerceError(err)) : resolve(data as VolumesUsage),
       );
     });
     const size = df.Volumes?.find((v) => v.Name === name)?.UsageData?.Size;
