@@ -30,7 +30,7 @@ function selectFiles(args: string[]): { files: string[]; narrowed: boolean; list
   const filter = args.filter((a) => !a.startsWith('--'));
   const skip = option('skip');
   const only = option('only');
-  let files = allTestFiles(join(projectRoot, 'test')).filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)));
+  let files = allTestFiles(join(projectRoot, 'test')).filter((f) => filter.length === 0 || filter.some((s) => relative(projectRoot, f).includes(s)));
   if (files.length === 0) throw new Error(`no test files match ${filter.join(' ')}`);
   if (skip !== undefined) files = files.filter((f) => !new RegExp(skip).test(relative(projectRoot, f)));
   if (only !== undefined) files = files.filter((f) => new RegExp(only).test(relative(projectRoot, f)));
@@ -48,7 +48,9 @@ async function main(): Promise<number> {
     throw new Error('no test files to run');
   }
   // Its own directory per run: scripts/test.sh runs twice, and the second keeps the first's logs.
-  const runDir = join(projectRoot, '.hades', process.argv.find((a) => a.startsWith('--run-dir='))?.slice('--run-dir='.length) || 'test-run');
+  const runDirName = process.argv.find((a) => a.startsWith('--run-dir='))?.slice('--run-dir='.length) || 'test-run';
+  if (!/^[A-Za-z0-9_-]+$/.test(runDirName)) throw new Error(`--run-dir must be a plain name (letters, digits, _ -), not ${JSON.stringify(runDirName)}`);
+  const runDir = join(projectRoot, '.hades', runDirName);
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
 
@@ -64,14 +66,16 @@ async function main(): Promise<number> {
     const started = Date.now();
     const [temporalPort, uiPort, natsPort, registryPort, httpPort, metricsPort] = await freePorts(6);
     // The Kubernetes cluster only for test files that need it (a cold start takes seconds).
-    const needsCluster = files.some((f) => /^test\/integration\/.*(kubernetes|k8s)/i.test(relative(projectRoot, f)));
-    const [temporal, nats, registry, bundle, cluster] = await Promise.all([
+    const clusterFile = (f: string) => /^test\/integration\/.*(kubernetes|k8s)/i.test(relative(projectRoot, f));
+    const needsCluster = files.some(clusterFile);
+    const [temporal, nats, registry, bundle, startedCluster] = await Promise.all([
       tracked(services, startTemporal({ port: temporalPort, uiPort, httpPort, metricsPort, logDir: runDir })),
       tracked(services, startNats({ port: natsPort, storeDir: join(runDir, 'nats'), logDir: runDir })),
       tracked(services, startRegistry({ port: registryPort, dataDir: join(runDir, 'registry'), logDir: runDir })),
       bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: quietLogger }),
       needsCluster ? tracked(services, startKubeCluster({ dir: join(runDir, 'kube'), logDir: runDir })) : undefined,
     ]);
+    let cluster = startedCluster;
     cluster?.allowRegistry(registry.address);
     const bundlePath = join(runDir, 'workflow-bundle.js');
     writeFileSync(bundlePath, bundle.code);
@@ -99,6 +103,12 @@ async function main(): Promise<number> {
       [files.filter(alone), '1'],
     ] as const) {
       if (batch.length === 0) continue;
+      // The cluster (some 700 MB and a core's worth of control loops) goes once no file left needs it.
+      if (cluster && !batch.some(clusterFile)) {
+        await cluster.stop();
+        services.splice(services.indexOf(cluster), 1);
+        cluster = undefined;
+      }
       // --expose-gc: memory tests measure live heap, not garbage the collector has not reached yet.
       // No test may take more than 10 minutes, and a file whose tests are done exits even if
       // something (an unread Docker stream, say) still holds it open: a stuck test fails, it

@@ -11,14 +11,17 @@ cd "$(dirname "$0")/.."
 mkdir -p .hades
 bash scripts/setup.sh --browser --ansible --schemathesis
 
-late='kubernetes|k8s|compose|ansible|topology'
+# Files that need the background builds, and the chaos test (it must not share the CPUs with them).
+late='^test/(integration/(ansible|compose|k8sDeploy|executors/kubernetes)|topology/|chaos/)'
 background_log=.hades/setup-background.log
 background=
 if [ -n "$(npx tsx scripts/run-tests.ts --list --only="$late" "$@")" ]; then
   echo "[test] building Kubernetes, Docker Compose and a Temporal server in the background (log: $background_log)"
-  (bash scripts/setup.sh --no-images --kubernetes --compose --temporal-server && bash scripts/build-compose-images.sh >/dev/null) \
+  # Its own process group (setsid), so that it ends with this script whichever way that ends.
+  setsid bash -c 'bash scripts/setup.sh --no-images --kubernetes --compose --temporal-server && bash scripts/build-compose-images.sh >/dev/null' \
     >"$background_log" 2>&1 </dev/null &
   background=$!
+  trap 'kill -- -"$background" 2>/dev/null || true' EXIT
 fi
 fail_background() { tail -40 "$background_log" >&2; echo "[test] ERROR: the background set-up failed (log: $background_log)" >&2; exit 1; }
 

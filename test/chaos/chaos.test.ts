@@ -12,7 +12,7 @@ import type { Service } from '../../scripts/services';
 import { copyImages, startSecondDockerd } from '../../scripts/topology/dockerDaemon';
 import type { SecondDockerd } from '../../scripts/topology/dockerDaemon';
 import { labels } from '../../src/activities/labels';
-import { parseJobPayload } from '../../src/job';
+import { parseJobPayload, terminalStatuses } from '../../src/job';
 import type { JobState } from '../../src/job';
 import type { StepLogs } from '../../src/logs/types';
 import { docker } from '../helpers/docker';
@@ -42,7 +42,6 @@ import { images, testEnv } from '../helpers/testEnv';
 const jobsWanted = Number(process.env.HADES_CHAOS_JOBS ?? 30);
 const rounds = Number(process.env.HADES_CHAOS_ROUNDS ?? 1);
 const seed = Number(process.env.HADES_CHAOS_SEED ?? Date.now() % 100_000);
-const terminal = new Set(['Succeeded', 'Failed', 'Cancelled', 'TimedOut']);
 
 const rnd = seededRandom(seed);
 const between = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo));
@@ -82,6 +81,8 @@ describe('faults under load', () => {
 
   it('ends every accepted job exactly once, runs no step twice and leaves nothing behind', { timeout: 1_800_000 }, async () => {
     const t0 = Date.now();
+    // Said first: a run that fails before its table can be repeated with the same moments.
+    console.log(`[chaos] seed ${seed} (HADES_CHAOS_SEED), at least ${jobsWanted} jobs, ${rounds} round(s) of faults`);
     const [temporalPort, httpPort, metricsPort, natsPort, apiPort] = await freePorts(5);
     const temporalOptions = { port: temporalPort, httpPort, metricsPort, dbFile: join(dir, 'temporal.db'), logDir: testEnv.runDir };
     const natsOptions = { port: natsPort, storeDir: join(dir, 'nats'), logDir: testEnv.runDir };
@@ -254,18 +255,22 @@ describe('faults under load', () => {
     // The Docker daemon once, somewhere in the first round.
     plan.splice(between(0, Object.keys(faults).length + 1), 0, 'dockerd');
     const injected: string[] = [];
-    for (const fault of plan) {
-      await sleep(between(500, 3000));
-      if (fault === 'dockerd') {
-        await daemon.stop();
-        daemon = await startSecondDockerd(daemonOptions);
-      } else {
-        await faults[fault]!();
+    try {
+      for (const fault of plan) {
+        await sleep(between(500, 3000));
+        if (fault === 'dockerd') {
+          await daemon.stop();
+          daemon = await startSecondDockerd(daemonOptions);
+        } else {
+          await faults[fault]!();
+        }
+        injected.push(fault);
       }
-      injected.push(fault);
+    } finally {
+      // Also when a fault failed: the load and the hostile jobs must end, not wait for ever.
+      faultsDone = true;
+      faultsOver();
     }
-    faultsDone = true;
-    faultsOver();
     await Promise.all([load, hostileLoad, badLoad]);
     accepted.push(...hostileIds.values(), ...(afterHostile ? [afterHostile] : []));
 
@@ -279,7 +284,7 @@ describe('faults under load', () => {
         for (const id of accepted) {
           if (ended.has(id)) continue;
           const res = await request<JobState>(`${api}/jobs/${id}`).catch(() => undefined);
-          if (res?.status === 200 && terminal.has(res.body.status)) ended.set(id, res.body);
+          if (res?.status === 200 && terminalStatuses.has(res.body.status)) ended.set(id, res.body);
         }
         return ended.size === accepted.length;
       },

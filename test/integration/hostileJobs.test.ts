@@ -9,8 +9,8 @@ import { images } from '../helpers/testEnv';
 /** Jobs that try to harm the host or outlive their welcome: each is contained, and the next job runs. */
 describe('hostile jobs', () => {
   const fixture = useTestStack({ STEP_TIMEOUT_SECONDS: '4', DOCKER_PIDS_LIMIT: '64', JOB_STORAGE_LIMIT: '20M', JOB_STORAGE_CHECK_SECONDS: '1' });
-  const run = async (name: string, script: string) => {
-    const id = await submitJob(fixture.stack.apiUrl, { name, steps: [{ id: 1, name, image: images.busybox, script }] }, fixture.jobIds);
+  const run = async (name: string, script: string, step: Record<string, unknown> = {}) => {
+    const id = await submitJob(fixture.stack.apiUrl, { name, steps: [{ id: 1, name, image: images.busybox, script, ...step }] }, fixture.jobIds);
     return { id, job: await waitForEnd(fixture.stack.apiUrl, id, 120_000) };
   };
   const nextRunsNormally = async () => {
@@ -44,8 +44,8 @@ describe('hostile jobs', () => {
   });
 
   it("a step that writes to /shared without end is killed past JOB_STORAGE_LIMIT, before it fills the host's disk", async () => {
-    // A megabyte every 50 ms, for ever (the step timeout would end it after 4 s: the limit comes first).
-    const { id, job } = await run('fills the disk', 'i=0; while true; do head -c 1048576 /dev/zero > /shared/f$i; i=$((i+1)); sleep 0.05; done');
+    // A megabyte every 50 ms, for ever; a timeout of its own, so only the storage limit can end it.
+    const { id, job } = await run('fills the disk', 'i=0; while true; do head -c 1048576 /dev/zero > /shared/f$i; i=$((i+1)); sleep 0.05; done', { timeout_seconds: 120 });
     assert.equal(job.status, 'Failed', JSON.stringify(job));
     assert.match(job.steps[0]?.reason ?? '', /^step "fills the disk" was killed: the job's \/shared holds \d+ bytes, over its limit of 20971520 \(JOB_STORAGE_LIMIT\)$/);
     await assertNoLeaks([id]);

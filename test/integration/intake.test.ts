@@ -240,9 +240,12 @@ describe('a start that keeps failing', () => {
       assert.match(dead.header.get('Hades-Reason'), /^not started after 3 deliveries \(the consumer's max_deliver\): .*namespace/i);
       const s = await consumerState(api.config);
       assert.deepEqual([s.pending, s.ackPending], [0, 0], 'terminated, not left in the queue');
-      const view = await request<{ status: string; reason?: string }>(`${api.apiUrl}/jobs/${res.body.job_id}`);
-      assert.equal(view.body.status, 'Failed');
-      assert.match(view.body.reason ?? '', /^never started: not started after 3 deliveries/);
+      // The bridge marks the job after the dead letter is out.
+      const view = await until('the job to read Failed', async () => {
+        const r = await request<{ status: string; reason?: string }>(`${api.apiUrl}/jobs/${res.body.job_id}`);
+        return r.body.status === 'Failed' ? r.body : undefined;
+      });
+      assert.match(view.reason ?? '', /^never started: not started after 3 deliveries/);
     } finally {
       await bridge?.stop();
       await api.stop();

@@ -24,7 +24,7 @@ describe("the current Hades's log manager routes", () => {
     assert.equal((await request(`${api}/jobs/${stopped}/cancel`, { method: 'POST', headers: auth })).status, 202);
     for (const id of [ok, bad, slow, stopped]) await waitForEnd(api, id, 60_000, auth);
 
-    const answers = await Promise.all([ok, bad, slow, stopped].map(async (id) => [(await status(id)).status, (await status(id)).body]));
+    const answers = await Promise.all([ok, bad, slow, stopped].map(async (id) => status(id).then((r) => [r.status, r.body])));
     assert.deepEqual(answers, [
       [200, { status: 'Succeeded' }],
       [200, { status: 'Failed' }],

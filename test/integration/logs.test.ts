@@ -6,6 +6,7 @@ import { request, waitForEnd } from '../helpers/http';
 import { submitJob } from '../helpers/jobs';
 import { readSse } from '../helpers/sse';
 import { useTestStack } from '../helpers/stack';
+import { until } from '../helpers/nats';
 import { images } from '../helpers/testEnv';
 
 type LogsBody = { logs: StepLogs[] };
@@ -163,18 +164,18 @@ describe('step logs', () => {
     const before = await waits();
     const url = new URL(`${fixture.stack.apiUrl}/jobs/${id}/logs/stream`);
     const socket = connect(Number(url.port), url.hostname);
-    socket.pause();
-    socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
-    const deadline = Date.now() + 60_000;
-    while ((await waits()) === before) {
-      assert.ok(Date.now() < deadline, 'the API never waited for the paused client');
-      await new Promise((r) => setTimeout(r, 100));
-    }
     let text = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (text += chunk));
-    socket.resume();
-    await new Promise((resolve) => socket.on('end', resolve));
+    try {
+      socket.pause();
+      socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+      await until('the API to wait for the paused client', async () => (await waits()) > before, 60_000, 100);
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.resume();
+      await new Promise((resolve) => socket.on('end', resolve));
+    } finally {
+      socket.destroy();
+    }
     assert.equal((text.match(/^event: log$/gm) ?? []).length, 6000);
     assert.match(text, /event: end\ndata: \{"job_id":"[^"]+","status":"Succeeded"/);
   });
