@@ -16,7 +16,7 @@ const fixture = useTestStack({ HADES_ROLES: 'api', AUTH_KEY: 'schemathesis-key' 
 
 it("answers every generated request without a 5xx, as its OpenAPI document says", { timeout: 600_000 }, async () => {
   const st = join(projectRoot, '.tools', 'venv', 'bin', 'st');
-  assert.ok(existsSync(st), `${st} is missing: run npm run setup`);
+  assert.ok(existsSync(st), `${st} is missing: run npm run setup -- --schemathesis (npm test does it)`);
   const reports = join(testEnv.runDir, `schemathesis-${fixture.stack.suffix}`);
   mkdirSync(reports, { recursive: true });
   // Asynchronously: the API under test runs in this process.
