@@ -141,6 +141,8 @@ async function main(): Promise<void> {
       job: { name: 'replay: cancelled before its step ran', steps: steps('true', 'true') },
       during: cancelOnceScheduled,
     },
+    // Since the 'status-feed' patch: the job's end said on the status feed, beside its callback.
+    'status-feed': { id: 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', job: { name: 'replay: end on the status feed', callback_url: callbackUrl, steps: steps('exit 2') } },
     'pinned-to-host': { id: '99999999-9999-4999-8999-999999999999', on: 'pinned', job: { name: 'replay: pinned to a host', steps: steps('echo x > /shared/x', 'cat /shared/x') } },
   };
 

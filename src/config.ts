@@ -119,11 +119,24 @@ export const configSchema = z.object({
   BRIDGE_MAX_DELIVERIES: z.coerce.number().int().min(2).default(200),
   // Fault injection for tests only: crash the bridge between a workflow start and its ack; or
   // make each of its starts take a second (a window in which to stop it with messages in hand);
-  // or crash the worker after a step ended, before Temporal has its result.
-  HADES_FAULT: z.enum(['bridge-crash-after-start', 'bridge-slow-start', 'worker-crash-after-step']).optional(),
+  // or crash the worker after a step ended, before Temporal has its result; or crash it when
+  // it is about to publish a job's end on the status feed.
+  HADES_FAULT: z.enum(['bridge-crash-after-start', 'bridge-slow-start', 'worker-crash-after-step', 'worker-crash-before-status']).optional(),
   // On SIGTERM: how long running steps (and API requests in flight) may take to finish before
   // the worker hands its steps back to Temporal (another worker re-attaches to their containers).
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().nonnegative().default(20),
+
+  // The status feed: every job transition on core NATS, in the current Hades's words on
+  // <NATS_STATUS_SUBJECT_PREFIX>.<Status> (payload: the job id), and in this project's own on
+  // <NATS_EVENTS_SUBJECT_PREFIX>.<job id> (JSON).
+  NATS_STATUS_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('hades.jobstatus'),
+  NATS_EVENTS_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('hades.jobevents'),
+  // The current Hades's job bucket: a submission that is only a job id (16 bytes, or 36
+  // characters) is read from it; SUBMIT_FORMAT=reference makes POST /build write the current
+  // Hades's way (the payload in this bucket, the 16-byte id on the stream) instead of the whole
+  // job as one message (payload, the default).
+  NATS_PAYLOAD_BUCKET: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_JOBS'),
+  SUBMIT_FORMAT: z.enum(['payload', 'reference']).default('payload'),
 
   NATS_LOG_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('HADES_JOB_LOGS'),
   NATS_LOG_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('hades.logs'),

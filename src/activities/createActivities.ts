@@ -5,6 +5,7 @@ import { stepEnv } from '../job';
 import type { JobSpec, JobStatus, StepOutcome, StepSpec } from '../job';
 import type { Metrics } from '../metrics';
 import type { LogStore } from '../logs/logStore';
+import type { StatusEvent, StatusFeed } from '../queue/statusFeed';
 import { secretValues } from '../logs/secrets';
 import { StepLogSink } from '../logs/stepLogSink';
 import { sendCallback } from './callback';
@@ -30,8 +31,13 @@ export interface ActivityDeps {
   host?: { taskQueue: string; concurrency: number };
   /** The callback body keeps the newest lines within this many bytes (CALLBACK_MAX_LOG_BYTES). */
   callbackMaxLogBytes?: number;
-  /** Tests only: die after a step ended, before Temporal has its result, as a crash would. */
-  fault?: 'worker-crash-after-step';
+  /** Where a job's transitions go (Running from its first step, its end from publishStatus). */
+  statusFeed?: StatusFeed;
+  /**
+   * Tests only: die after a step ended, before Temporal has its result, as a crash would; or
+   * when about to publish a job's end on the status feed.
+   */
+  fault?: 'worker-crash-after-step' | 'worker-crash-before-status';
 }
 
 const DEFAULT_CALLBACK_MAX_LOG_BYTES = 4 * 1024 * 1024;
@@ -65,7 +71,7 @@ const TAIL_BYTES = 2048;
 const COUNTED_JOBS_REMEMBERED = 10_000;
 
 /** The activities a job's workflow calls, over their dependencies (conventions: factories). */
-export function createActivities({ executor, logs, logLimits, metrics, host, fault, callbackMaxLogBytes }: ActivityDeps) {
+export function createActivities({ executor, logs, logLimits, metrics, host, fault, callbackMaxLogBytes, statusFeed }: ActivityDeps) {
   // Jobs this host claimed lately (id → when), until their containers show; claims one at a time.
   const claims = new Map<string, number>();
   // Jobs whose end this worker counted lately: a retried cleanup (its result lost on the way to
@@ -125,6 +131,9 @@ export function createActivities({ executor, logs, logLimits, metrics, host, fau
     async runStep(input: RunStepInput): Promise<StepOutcome> {
       const ctx = Context.current();
       const { job, step } = input;
+      // The job runs from the moment a worker takes its first step: said before its container
+      // starts (and again by a retry, which cannot know whether the first attempt got to it).
+      if (step.index === 0) await statusFeed?.publish({ jobId: job.id, status: 'Running', at: new Date().toISOString() });
       let containerId: string | undefined = (ctx.info.heartbeatDetails as { containerId?: string } | undefined)?.containerId;
       // Cancellation reaches an activity only through heartbeats; the SDK throttles what it sends.
       const beat = () => ctx.heartbeat({ containerId });
@@ -204,6 +213,13 @@ export function createActivities({ executor, logs, logLimits, metrics, host, fau
         metrics?.jobsFinished.inc({ status: input.status });
         if (input.durationMs !== undefined) metrics?.jobDuration.observe({ status: input.status }, input.durationMs / 1000);
       }
+    },
+
+    /** A job's end on the status feed, after its state says so (the workflow calls it last). */
+    async publishStatus(input: StatusEvent): Promise<void> {
+      if (fault === 'worker-crash-before-status') process.kill(process.pid, 'SIGKILL');
+      if (!statusFeed) throw ApplicationFailure.retryable('this worker has no status feed', 'NoStatusFeed');
+      await statusFeed.publish(input);
     },
 
     async sendCallback(input: CallbackInput): Promise<void> {

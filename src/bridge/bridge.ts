@@ -6,13 +6,26 @@ import { ensureDeadLetters, ensureJobQueue, submittedAtHeader } from '../queue/j
 import type { StartedIds } from '../queue/jobQueue';
 import type { QueueNames, QueueSettings } from '../queue/subjects';
 import { jetStreamOptions } from '../queue/streams';
-import { readSubmission } from './intake';
+import { priorityLevels } from '../job';
+import type { PriorityLevel } from '../job';
+import type { PayloadReader } from '../queue/payloadBucket';
+import type { StatusFeed } from '../queue/statusFeed';
+import { jobReference, readSubmission } from './intake';
 
 export interface BridgeDeps {
   nc: NatsConnection;
   names: QueueNames;
-  /** Starts the job's workflow; a job that exists already must resolve (no-op), not throw. */
-  startJob(spec: JobSpec): Promise<void>;
+  /**
+   * Starts the job's workflow; a job that exists already must resolve (no-op), not throw.
+   * `cancelled`: the job was cancelled before it started, and never will.
+   */
+  startJob(spec: JobSpec): Promise<'started' | 'cancelled'>;
+  /** Whether the job's workflow exists (asked before saying Queued again on a redelivery). */
+  jobExists?(id: string): Promise<boolean>;
+  /** Where Queued (and the end of a job that never starts) is said. */
+  statusFeed?: StatusFeed;
+  /** The current Hades's job bucket, which a submission that is only a job id refers to. */
+  payloads?: PayloadReader;
   log: { info(msg: string, data?: object): void; warn(msg: string, data?: object): void; error(msg: string, data?: object): void };
   /** Messages handled at once. */
   parallel?: number;
@@ -46,6 +59,18 @@ function emptyMessages(): ConsumerMessages {
 /** The pause before the consume loop tries again after its consumer went away: grows, capped. */
 function resumeDelayMs(failures: number): number {
   return Math.min(30_000, 500 * 2 ** Math.min(10, failures - 1));
+}
+
+/**
+ * A reference whose payload is not in the bucket is delivered this many times before it is a
+ * dead letter: a bucket replica may lag the stream by a moment.
+ */
+const MISSING_PAYLOAD_DELIVERIES = 3;
+
+/** The priority level a job subject ends with (`<prefix>.high`). */
+function subjectLevel(subject: string): PriorityLevel | undefined {
+  const last = subject.slice(subject.lastIndexOf('.') + 1);
+  return (priorityLevels as readonly string[]).includes(last) ? (last as PriorityLevel) : undefined;
 }
 
 /** While a message is in hand, JetStream is told so this often (its first redelivery waits 2 s or more). */
@@ -83,7 +108,10 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     h.set('Hades-Original-Sequence', String(msg.info.streamSequence));
     try {
       await js.publish(deadLetters.subject, msg.data, { headers: h });
-      if (jobId !== undefined) await deps.markRejected?.(jobId, reason);
+      if (jobId !== undefined) {
+        await deps.markRejected?.(jobId, reason);
+        await deps.statusFeed?.publish({ jobId, status: 'Failed', reason: `never started: ${reason}`, at: new Date().toISOString() });
+      }
     } catch (err) {
       // Left unacked: JetStream hands it out again after the backoff.
       deps.log.error('dead-letter publish failed; will retry', { error: coerceError(err).message });
@@ -93,16 +121,39 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     msg.term(reason.slice(0, 200));
   }
 
+  /** The job a message holds: itself, or the payload its id reference points to (undefined: left for a redelivery). */
+  async function jobData(msg: JsMsg): Promise<{ data: Uint8Array; msgId?: string; reference: boolean } | { missing: string } | undefined> {
+    const msgId = msg.headers?.get('Nats-Msg-Id');
+    const ref = jobReference(msg.data);
+    if (ref === undefined) return { data: msg.data, ...(msgId && { msgId }), reference: false };
+    if (!deps.payloads) return { missing: `job ${ref} is an id reference, and this bridge reads no job bucket` };
+    const data = await deps.payloads.get(ref);
+    if (data) return { data, msgId: ref, reference: true };
+    if (msg.info.deliveryCount < MISSING_PAYLOAD_DELIVERIES) return undefined;
+    return { missing: `job ${ref} is an id reference, and bucket ${deps.payloads.name} holds no payload under that id` };
+  }
+
   async function handle(msg: JsMsg): Promise<void> {
+    let found;
+    try {
+      found = await jobData(msg);
+    } catch (err) {
+      deps.log.warn('job bucket read failed; JetStream redelivers the message after its backoff', { error: coerceError(err).message });
+      return;
+    }
+    if (found === undefined) return;
+    if ('missing' in found) return deadLetter(msg, found.missing, jobReference(msg.data));
+    const level = subjectLevel(msg.subject);
     const intake = readSubmission({
-      data: msg.data,
-      ...(msg.headers?.get('Nats-Msg-Id') && { msgId: msg.headers.get('Nats-Msg-Id') }),
+      data: found.data,
+      ...(found.msgId && { msgId: found.msgId }),
       ...(msg.headers?.get(submittedAtHeader) && { submittedAtHeader: msg.headers.get(submittedAtHeader) }),
       stream: msg.info.stream,
       streamSequence: msg.info.streamSequence,
       timestampMs: millis(msg.info.timestampNanos),
+      ...(level && { subjectLevel: level }),
     }, deps.allowedNetworks ? { allowedNetworks: deps.allowedNetworks } : {});
-    if (!intake.ok) return deadLetter(msg, intake.reason);
+    if (!intake.ok) return deadLetter(msg, intake.reason, intake.jobId);
     const id = intake.spec.id;
     // Told every half second that the start is still in hand, JetStream does not hand it to
     // another bridge meanwhile (a slow Temporal); a bridge that dies stops telling.
@@ -111,10 +162,19 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
       if (deps.started && (await deps.started.has(id))) {
         deps.log.info('job was started before; not starting it again', { job: id, delivery: msg.info.deliveryCount });
       } else {
+        // Queued before the start, so it comes before Running. A redelivery says it again only
+        // if the job has no workflow yet (an earlier delivery may have started it, then died).
+        // The current Hades's API says Queued itself when it enqueues a reference: not twice.
+        const redelivered = msg.info.deliveryCount > 1;
+        const saidByHadesApi = found.reference && !msg.headers?.get(submittedAtHeader);
+        if (deps.statusFeed && !saidByHadesApi && !(redelivered && (await deps.jobExists?.(id)))) {
+          await deps.statusFeed.publish({ jobId: id, status: 'Queued', at: intake.spec.submittedAt });
+        }
         if (deps.fault === 'bridge-slow-start') await new Promise((r) => setTimeout(r, 1000));
-        await deps.startJob(intake.spec);
+        const outcome = await deps.startJob(intake.spec);
         if (deps.fault === 'bridge-crash-after-start') process.kill(process.pid, 'SIGKILL');
         await deps.started?.add(id);
+        if (outcome === 'cancelled') await deps.statusFeed?.publish({ jobId: id, status: 'Cancelled', reason: 'job was cancelled before it started', at: new Date().toISOString() });
       }
       await msg.ackAck();
     } catch (err) {

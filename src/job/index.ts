@@ -3,7 +3,7 @@ export { jobIdPattern } from './id';
 export { parseMemory, cpusToNano, cappedLimits } from './limits';
 export type { StepCaps } from './limits';
 export { toJobSpec, queuedState, withDefaultStepTimeout } from './normalize';
-export { priorityLevel, priorityLevels, defaultPriority } from './priority';
+export { priorityLevel, priorityLevels, defaultPriority, levelPriority } from './priority';
 export type { PriorityLevel } from './priority';
 export { agedPriorityKey, priorityKeys } from './priorityKey';
 export { jobPayloadSchema, stepSchema, fieldErrors, crossFieldErrors, parseJobPayload, limits } from './schema';

@@ -10,3 +10,6 @@ export function priorityLevel(priority: number): PriorityLevel {
   if (priority === 2) return 'medium';
   return 'low';
 }
+
+/** The priority a level stands for, where only the level is known (a subject). */
+export const levelPriority: Record<PriorityLevel, number> = { high: 3, medium: 2, low: 1 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseMemory } from './limits';
+import { currentHadesFormatErrors, dropGoZeroValues } from './goClients';
 import { defaultPriority } from './priority';
 
 // The Hades job payload. Unknown fields are accepted and dropped (zod's default strip), because
@@ -133,14 +134,18 @@ export type ParsedPayload = { ok: true; payload: JobPayload } | { ok: false; fie
 export interface ParseOptions {
   /** The networks a step may ask for (STEP_NETWORKS); absent: any valid name. */
   allowedNetworks?: readonly string[];
+  /** The job must also be readable by the current Hades's scheduler (SUBMIT_FORMAT=reference). */
+  currentHadesFormat?: boolean;
 }
 
-export function parseJobPayload(raw: unknown, options: ParseOptions = {}): ParsedPayload {
+export function parseJobPayload(input: unknown, options: ParseOptions = {}): ParsedPayload {
+  const raw = dropGoZeroValues(input);
   const result = jobPayloadSchema.safeParse(raw);
   const fields = [
     ...(result.success ? [] : fieldErrors(result.error)),
     ...crossFieldErrors(raw),
     ...(result.success && options.allowedNetworks ? networkErrors(result.data, options.allowedNetworks) : []),
+    ...(result.success && options.currentHadesFormat ? currentHadesFormatErrors(result.data) : []),
   ];
   if (fields.length > 0 || !result.success) return { ok: false, fields };
   return { ok: true, payload: result.data };

@@ -2,9 +2,10 @@ import { DiscardPolicy, JSONCodec, RetentionPolicy, StorageType } from 'nats';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import { ensureStream, isNotFound, jetStreamOptions } from '../queue/streams';
 import type { LogBatch, LogNames } from './types';
+import { fromWire, toWire } from './logWire';
 import { logSubject } from './types';
 
-const codec = JSONCodec<LogBatch>();
+const codec = JSONCodec<Parameters<typeof fromWire>[0]>();
 
 export interface LogRetention {
   maxAgeHours: number;
@@ -25,7 +26,8 @@ export async function ensureLogStream(jsm: JetStreamManager, names: LogNames, re
     max_bytes: retention.maxBytes,
     num_replicas: retention.replicas ?? 1,
   };
-  await ensureStream(jsm, config);
+  // A stream the current Hades made (`hades.logs.*`) takes every job id without a dot: used as it is.
+  await ensureStream(jsm, config, [`${names.subjectPrefix}.*`]);
 }
 
 /** Reads and writes step logs on JetStream; any number of processes can share it. */
@@ -77,7 +79,7 @@ export async function createLogStore(nc: NatsConnection, names: LogNames, retent
       let got = 0;
       try {
         for await (const msg of messages) {
-          page.push(codec.decode(msg.data));
+          page.push(fromWire(codec.decode(msg.data)));
           pending = msg.info.pending;
           got++;
         }
@@ -96,13 +98,13 @@ export async function createLogStore(nc: NatsConnection, names: LogNames, retent
 
   return {
     async publish(batch) {
-      await js.publish(logSubject(names, batch.jobId), codec.encode(batch), { timeout: 10_000 });
+      await js.publish(logSubject(names, batch.jobId), codec.encode(toWire(batch)), { timeout: 10_000 });
     },
 
     async lastBatch(jobId) {
       try {
         const msg = await jsm.streams.getMessage(names.stream, { last_by_subj: logSubject(names, jobId) });
-        return codec.decode(msg.data);
+        return fromWire(codec.decode(msg.data));
       } catch (err) {
         if (isNotFound(err) || /no message found/i.test((err as Error).message)) return undefined;
         throw err;

@@ -15,6 +15,9 @@ import { createMetrics } from '../metrics';
 import { createJobQueue, startedIds } from '../queue/jobQueue';
 import type { QueueNames, QueueSettings } from '../queue/subjects';
 import { jetStreamOptions } from '../queue/streams';
+import { payloadReader } from '../queue/payloadBucket';
+import { createStatusFeed } from '../queue/statusFeed';
+import type { StatusFeedNames } from '../queue/statusFeed';
 import { connectTemporal, payloadCodecs } from '../temporal/connect';
 import { createJobStore } from '../temporal/jobStore';
 import { startJob } from '../temporal/jobs';
@@ -37,7 +40,11 @@ export function queueNames(config: Config): QueueNames {
 }
 
 export function queueSettings(config: Config): QueueSettings {
-  return { duplicateWindowSeconds: config.NATS_DUPLICATE_WINDOW_SECONDS, retryMaxSeconds: config.BRIDGE_RETRY_MAX_SECONDS, maxDeliveries: config.BRIDGE_MAX_DELIVERIES, replicas: config.NATS_REPLICAS };
+  return { duplicateWindowSeconds: config.NATS_DUPLICATE_WINDOW_SECONDS, retryMaxSeconds: config.BRIDGE_RETRY_MAX_SECONDS, maxDeliveries: config.BRIDGE_MAX_DELIVERIES, replicas: config.NATS_REPLICAS, submitFormat: config.SUBMIT_FORMAT, payloadBucket: config.NATS_PAYLOAD_BUCKET };
+}
+
+export function statusFeedNames(config: Config): StatusFeedNames {
+  return { statusPrefix: config.NATS_STATUS_SUBJECT_PREFIX, eventsPrefix: config.NATS_EVENTS_SUBJECT_PREFIX };
 }
 
 export function logNames(config: Config): LogNames {
@@ -83,6 +90,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
     const retryLog = (msg: string, data: object) => log.warn(data, msg);
     const logs = await withStartupRetry('the log stream set-up', () => openLogStore(nc, config), retryLog);
     const jsm = await nc.jetstreamManager(jetStreamOptions);
+    const statusFeed = createStatusFeed(nc, statusFeedNames(config));
     const metrics = createMetrics({
       queueDepth: async () => (await jsm.consumers.info(config.NATS_JOB_STREAM, config.NATS_CONSUMER)).num_pending,
     });
@@ -100,7 +108,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
       const supervised = await superviseWorker(async () => {
         const connection = await connectWorker(config);
         try {
-          return { connection, worker: await createHadesWorker(config, { connection, logs, metrics, ...(workflows && { workflows }) }) };
+          return { connection, worker: await createHadesWorker(config, { connection, logs, statusFeed, metrics, ...(workflows && { workflows }) }) };
         } catch (err) {
           await connection.close().catch(() => undefined);
           throw err;
@@ -144,9 +152,20 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         markRejected: (id, reason) => queue.markRejected(id, reason),
         allowedNetworks: config.STEP_NETWORKS,
         ...((config.HADES_FAULT === 'bridge-crash-after-start' || config.HADES_FAULT === 'bridge-slow-start') && { fault: config.HADES_FAULT }),
+        statusFeed,
+        payloads: payloadReader(nc.jetstream(jetStreamOptions), config.NATS_PAYLOAD_BUCKET),
+        jobExists: async (id) => {
+          try {
+            await client.workflow.getHandle(id).describe();
+            return true;
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) return false;
+            throw err;
+          }
+        },
         startJob: async (spec) => {
           // A job cancelled before its start never starts; one cancelled while we started it is cancelled now.
-          if ((await queue.submission(spec.id))?.cancelRequested) return;
+          if ((await queue.submission(spec.id))?.cancelRequested) return 'cancelled';
           await startJob(client, withDefaultStepTimeout(spec, config.STEP_TIMEOUT_SECONDS), {
             taskQueue: config.TEMPORAL_TASK_QUEUE,
             pullTimeoutSeconds: config.DOCKER_PULL_TIMEOUT_SECONDS,
@@ -161,6 +180,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
           });
           metrics.jobsStarted.inc();
           if ((await queue.submission(spec.id))?.cancelRequested) await client.workflow.getHandle(spec.id).cancel();
+          return 'started';
         },
         log: bridgeLog(log.child({ role: 'bridge' })),
         ...(options.onFatal && { onGiveUp: options.onFatal }),

@@ -12,6 +12,7 @@ import { payloadCodecs, temporalConnectionOptions } from '../temporal/connect';
 import type { TemporalConnectionConfig } from '../temporal/connect';
 import type { LogStore } from '../logs/logStore';
 import type { Metrics } from '../metrics';
+import type { StatusFeed } from '../queue/statusFeed';
 
 export async function createExecutor(config: Config): Promise<Executor> {
   const limits = {
@@ -79,18 +80,19 @@ export function hostTaskQueue(config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'HADE
 
 export async function createHadesWorker(
   config: Config,
-  options: { connection: NativeConnection; logs: LogStore; metrics?: Metrics; executor?: Executor; workflows?: WorkflowSource },
+  options: { connection: NativeConnection; logs: LogStore; statusFeed: StatusFeed; metrics?: Metrics; executor?: Executor; workflows?: WorkflowSource },
 ): Promise<HadesWorker> {
   const executor = options.executor ?? (await createExecutor(config));
   const hostQueue = config.PIN_JOBS_TO_HOST ? hostTaskQueue(config) : undefined;
   const activities = createActivities({
     executor,
     logs: options.logs,
+    statusFeed: options.statusFeed,
     ...(options.metrics && { metrics: options.metrics }),
     logLimits: { maxBytesPerStep: config.LOG_MAX_BYTES_PER_STEP, maxLineBytes: config.LOG_MAX_LINE_BYTES },
     callbackMaxLogBytes: config.CALLBACK_MAX_LOG_BYTES,
     ...(hostQueue && { host: { taskQueue: hostQueue, concurrency: config.CONCURRENCY } }),
-    ...(config.HADES_FAULT === 'worker-crash-after-step' && { fault: config.HADES_FAULT }),
+    ...((config.HADES_FAULT === 'worker-crash-after-step' || config.HADES_FAULT === 'worker-crash-before-status') && { fault: config.HADES_FAULT }),
   });
   const common = {
     connection: options.connection,
@@ -104,12 +106,12 @@ export async function createHadesWorker(
     shutdownForceTime: config.SHUTDOWN_GRACE_SECONDS * 1000 + SHUTDOWN_FORCE_MARGIN_MS,
   };
   const shared = await Worker.create({ ...common, taskQueue: config.TEMPORAL_TASK_QUEUE, ...(options.workflows ?? workflowsSource), activities });
-  const { runStep, cleanupJob, sendCallback } = activities;
-  // Callbacks and cleanups on a queue of their own: they never take a step's slot.
+  const { runStep, cleanupJob, sendCallback, publishStatus } = activities;
+  // Callbacks, cleanups and status events on a queue of their own: they never take a step's slot.
   const service = await Worker.create({
     ...common,
     taskQueue: serviceTaskQueue(config),
-    activities: { cleanupJob, sendCallback },
+    activities: { cleanupJob, sendCallback, publishStatus },
     maxConcurrentActivityTaskExecutions: config.SERVICE_CONCURRENCY,
   });
   if (!hostQueue) return allWorkers([shared, service]);

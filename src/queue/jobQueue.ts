@@ -3,7 +3,10 @@ import type { JetStreamClient, JetStreamManager, KV, NatsConnection } from 'nats
 import type { JobPayload } from '../job';
 import { priorityLevel } from '../job';
 import type { QueueNames, QueueSettings } from './subjects';
-import { ensureStream, isNotFound, jetStreamOptions } from './streams';
+import { ensureStream, isNotFound, jetStreamOptions, subjectCovers } from './streams';
+import { payloadWriter } from './payloadBucket';
+import type { PayloadWriter } from './payloadBucket';
+import { referenceBytes } from '../bridge/intake';
 import { defaultQueueSettings, jobSubject, jobSubjects, redeliveryBackoffSeconds } from './subjects';
 
 /** What the API remembers of a submission, so its id is never unknown before the workflow starts. */
@@ -58,14 +61,40 @@ export async function ensureJobQueue(jsm: JetStreamManager, names: QueueNames, s
     if (!same) await jsm.consumers.update(names.stream, names.consumer, redelivery);
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await jsm.consumers.add(names.stream, {
-      durable_name: names.consumer,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ...redelivery,
-      filter_subjects: jobSubjects(names),
-    });
+    try {
+      await jsm.consumers.add(names.stream, {
+        durable_name: names.consumer,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ...redelivery,
+        filter_subjects: jobSubjects(names),
+      });
+    } catch (addErr) {
+      throw await sharedQueueError(jsm, names, addErr);
+    }
   }
+}
+
+/**
+ * A work-queue stream hands each message to one consumer only, so JetStream refuses a second
+ * consumer of the same subjects: say whose they are (the current Hades's scheduler makes
+ * `HADES_JOBS_<priority>`) and what to do, rather than JetStream's terse refusal.
+ */
+async function sharedQueueError(jsm: JetStreamManager, names: QueueNames, err: unknown): Promise<Error> {
+  const others: string[] = [];
+  try {
+    for await (const c of jsm.consumers.list(names.stream)) {
+      if (c.name !== names.consumer && jobSubjects(names).some((s) => [c.config.filter_subject, ...(c.config.filter_subjects ?? [])].some((f) => f !== undefined && (subjectCovers(f, s) || subjectCovers(s, f))))) others.push(c.name);
+    }
+  } catch {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+  if (others.length === 0) return err instanceof Error ? err : new Error(String(err));
+  return new Error(
+    `stream ${names.stream} is a work queue, and consumer${others.length === 1 ? '' : 's'} ${others.join(', ')} already take${others.length === 1 ? 's' : ''} its job subjects ` +
+      `(HADES_JOBS_<priority> are the current Hades scheduler's): each job goes to one consumer only. Stop that scheduler and delete its consumers ` +
+      `(nats consumer rm ${names.stream} <name>), or give this project a stream of its own (NATS_JOB_STREAM and NATS_JOB_SUBJECT_PREFIX). JetStream said: ${err instanceof Error ? err.message : String(err)}`,
+  );
 }
 
 
@@ -73,7 +102,23 @@ export async function submissionsKv(js: JetStreamClient, names: QueueNames, repl
   return js.views.kv(names.submissionsBucket, { history: 1, ttl: SUBMISSION_TTL_MS, storage: StorageType.File, replicas });
 }
 
+/**
+ * A job as the current Hades's scheduler reads it from its bucket: its id, an RFC 3339
+ * timestamp and whole-number step ids (1, 2, … where the client gave none); this project's own
+ * fields (priority, limits) ride along, and that scheduler ignores what it does not know.
+ */
+export function currentHadesPayload(id: string, payload: JobPayload, submittedAt: Date): JobPayload & { id: string; timestamp: string } {
+  return {
+    ...payload,
+    id,
+    timestamp: payload.timestamp ?? submittedAt.toISOString(),
+    steps: payload.steps.map((step, i) => ({ ...step, id: step.id ?? i + 1 })),
+  };
+}
+
 export interface JobQueue {
+  /** How submissions are written (SUBMIT_FORMAT); `reference` jobs must suit the current Hades too. */
+  readonly format: 'payload' | 'reference';
   /** Durably enqueues a validated job under `id`; resolves once JetStream stored it. */
   submit(id: string, payload: JobPayload, submittedAt: Date): Promise<void>;
   /** The submission record of a job the API accepted, if one is kept. */
@@ -89,7 +134,9 @@ export async function createJobQueue(nc: NatsConnection, names: QueueNames, sett
   await ensureJobQueue(jsm, names, settings);
   const js = nc.jetstream(jetStreamOptions);
   const kv = await submissionsKv(js, names, settings.replicas);
+  const bucket: PayloadWriter | undefined = settings.submitFormat === 'reference' ? await payloadWriter(js, settings.payloadBucket ?? 'HADES_JOBS', settings.replicas) : undefined;
   return {
+    format: bucket ? 'reference' : 'payload',
     async submit(id, payload, submittedAt) {
       const record: SubmissionRecord = {
         id,
@@ -98,7 +145,7 @@ export async function createJobQueue(nc: NatsConnection, names: QueueNames, sett
         submittedAt: submittedAt.toISOString(),
         steps: payload.steps.map((s, i) => ({ id: s.id === undefined ? String(i + 1) : String(s.id), name: s.name ?? `step ${i + 1}`, image: s.image })),
       };
-      const data = codec.encode({ ...payload, id });
+      const data = codec.encode(bucket ? currentHadesPayload(id, payload, submittedAt) : { ...payload, id });
       const limit = nc.info?.max_payload;
       if (limit !== undefined && data.length + HEADER_ROOM_BYTES > limit) throw new JobTooLargeError(data.length, limit);
       // Record first: from the moment the publish is acknowledged, GET /jobs/{id} must know the id.
@@ -106,7 +153,9 @@ export async function createJobQueue(nc: NatsConnection, names: QueueNames, sett
       const h = natsHeaders();
       h.set(submittedAtHeader, record.submittedAt);
       try {
-        await js.publish(jobSubject(names, priorityLevel(payload.priority)), data, { msgID: id, headers: h });
+        // The current Hades's way: the payload in the bucket first, then only its id on the stream.
+        if (bucket) await bucket.put(id, data);
+        await js.publish(jobSubject(names, priorityLevel(payload.priority)), bucket ? referenceBytes(id) : data, { msgID: id, headers: h });
       } catch (err) {
         // Not queued: no record may say it was (a client that retries writes it again).
         await kv.delete(id).catch(() => undefined);

@@ -16,6 +16,13 @@ export interface QueueSettings {
   maxDeliveries: number;
   /** Copies of each stream and bucket on a NATS cluster (1 on a single server). */
   replicas?: number;
+  /**
+   * How a submission goes on the stream (SUBMIT_FORMAT): the whole job as one message
+   * (`payload`), or as the current Hades writes it (`reference`): the payload in the job
+   * bucket (`payloadBucket`), the 16 bytes of its id on the stream.
+   */
+  submitFormat?: 'payload' | 'reference';
+  payloadBucket?: string;
 }
 
 export const defaultQueueSettings: QueueSettings = { duplicateWindowSeconds: 120, retryMaxSeconds: 30, maxDeliveries: 200 };

@@ -145,6 +145,28 @@ async function deliverCallback(input: BuildJobInput, state: JobState): Promise<v
   }
 }
 
+/**
+ * The job's end on the status feed, once its state says so (so a subscriber that reads the job
+ * on the event sees it ended). Workflows started before the feed existed skip it (replay).
+ */
+async function announceEnd(state: JobState): Promise<void> {
+  if (!patched('status-feed')) return;
+  const { publishStatus } = proxyActivities<Activities>({
+    ...serviceQueue(),
+    // A publish and a flush: a worker that died holding it is noticed soon.
+    startToCloseTimeout: '10s',
+    // Some 15 minutes of a NATS outage; then the job ends without its event (logged).
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 35 },
+    summary: `status feed: ${state.status}`,
+  });
+  const event = { jobId: state.id, status: state.status, at: state.finishedAt ?? new Date().toISOString(), ...(state.reason !== undefined && { reason: state.reason }) };
+  try {
+    await CancellationScope.nonCancellable(() => publishStatus(event));
+  } catch (err) {
+    log.warn('job end not published on the status feed', { status: state.status, error: describeFailure(err) });
+  }
+}
+
 /** One Hades job: its steps in order, each an activity running one container; cleanup always. */
 export async function buildJob(input: BuildJobInput): Promise<JobState> {
   const { spec } = input;
@@ -180,11 +202,11 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
     publish(index);
   };
 
-  // Every end: record it, clean up, publish it, call back.
+  // Every end: record it, clean up, publish it, announce it and call back.
   const conclude = async (status: JobState['status'], reason?: string) => {
     state = jobEnded(state, status, new Date().toISOString(), reason);
     await finish(spec.id, state, publish, pin && hostQueue ? { taskQueue: hostQueue, pin } : undefined);
-    await deliverCallback(input, state);
+    await Promise.all([announceEnd(state), deliverCallback(input, state)]);
   };
 
   let timedOut = false;

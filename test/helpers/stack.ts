@@ -37,6 +37,9 @@ export function isolatedEnv(suffix: string): Record<string, string> {
     NATS_STARTED_BUCKET: `TEST_STARTED_${suffix}`,
     NATS_LOG_STREAM: `TEST_LOGS_${suffix}`,
     NATS_LOG_SUBJECT_PREFIX: `test.${suffix}.logs`,
+    NATS_STATUS_SUBJECT_PREFIX: `test.${suffix}.jobstatus`,
+    NATS_EVENTS_SUBJECT_PREFIX: `test.${suffix}.jobevents`,
+    NATS_PAYLOAD_BUCKET: `TEST_PAYLOADS_${suffix}`,
     // JetStream reserves a stream's max_bytes from its storage: a hundred stacks at the default
     // 1G each exhaust the test server ("insufficient storage resources available").
     LOG_STREAM_MAX_BYTES: '128M',

@@ -7,16 +7,29 @@ export async function runsOf(client: Client, id: string): Promise<number> {
   return n;
 }
 
+/**
+ * The started attempts of a job's activities in history order, once its workflow closed: its
+ * steps, cleanup and callback (the status feed's publishStatus left out: the tests that count
+ * attempts count the job's own work; statusFeed.test.ts checks the feed).
+ */
+async function startedActivities(client: Client, id: string) {
+  const handle = client.workflow.getHandle(id);
+  await handle.result().catch(() => undefined);
+  const events = (await handle.fetchHistory()).events ?? [];
+  const types = new Map<string, string>();
+  for (const e of events) if (e.activityTaskScheduledEventAttributes) types.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+  return events.flatMap((e) => {
+    const started = e.activityTaskStartedEventAttributes;
+    return started && types.get(String(started.scheduledEventId)) !== 'publishStatus' ? [started] : [];
+  });
+}
+
 /** The attempt number of each activity the job's workflow ran, from its history. */
 export async function activityAttempts(client: Client, id: string): Promise<number[]> {
-  const history = await client.workflow.getHandle(id).fetchHistory();
-  return (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 0] : []));
+  return (await startedActivities(client, id)).map((a) => a.attempt ?? 0);
 }
 
 /** For each activity the job's workflow ran, the failure type of the attempt before the last one. */
 export async function lastFailureTypes(client: Client, id: string): Promise<(string | undefined)[]> {
-  const history = await client.workflow.getHandle(id).fetchHistory();
-  return (history.events ?? []).flatMap((e) =>
-    e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.lastFailure?.applicationFailureInfo?.type ?? undefined] : [],
-  );
+  return (await startedActivities(client, id)).map((a) => a.lastFailure?.applicationFailureInfo?.type ?? undefined);
 }

@@ -15,7 +15,7 @@ it('a bridge that cannot consume again, time after time, logs why and gives up (
   const bridge = await startBridge({
     nc,
     names,
-    startJob: () => Promise.resolve(),
+    startJob: () => Promise.resolve('started' as const),
     log: { info: () => undefined, warn: () => undefined, error: (msg) => errors.push(msg) },
     giveUpAfter: 2,
     onGiveUp: gaveUp,

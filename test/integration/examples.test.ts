@@ -31,6 +31,7 @@ describe('the Hades README examples over HTTP', () => {
     // Workflow id = job id: what the Temporal Web UI looks the job up by, with its name, status
     // and priority as search attributes and each step's activity summarised.
     const handle = fixture.stack.client.workflow.getHandle(res.body.job_id);
+    await handle.result(); // closed once its end is said on the status feed too, after its state
     const description = await handle.describe();
     assert.equal(description.type, 'buildJob');
     assert.equal(description.status.name, 'COMPLETED');

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { createLogStore } from '../../src/logs/logStore';
+import { statusFeedNames } from '../../src/main/run';
 import { connectWorker, createHadesWorker } from '../../src/main/worker';
+import { createStatusFeed } from '../../src/queue/statusFeed';
 import { superviseWorker } from '../../src/main/workerSupervisor';
 import { waitForEnd } from '../helpers/http';
 import { submitJob } from '../helpers/jobs';
@@ -20,7 +22,7 @@ describe('a worker that dies', () => {
       const logs = await createLogStore(nc, { stream: config.NATS_LOG_STREAM, subjectPrefix: config.NATS_LOG_SUBJECT_PREFIX }, { maxAgeHours: 1, maxBytes: 1e8 });
       const supervised = await superviseWorker(async () => {
         const connection = await connectWorker(config);
-        return { connection, worker: await createHadesWorker(config, { connection, logs, workflows: { workflowBundle: { codePath: config.HADES_WORKFLOW_BUNDLE! } } }) };
+        return { connection, worker: await createHadesWorker(config, { connection, logs, statusFeed: createStatusFeed(nc, statusFeedNames(config)), workflows: { workflowBundle: { codePath: config.HADES_WORKFLOW_BUNDLE! } } }) };
       }, pino({ level: 'silent' }));
       try {
         const first = supervised.current().worker;

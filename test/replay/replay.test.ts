@@ -16,7 +16,8 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 // step does. A job cancelled once its workflow runs but before a worker took its step is a path:
 // cancelled-before-step, its step activity scheduled and cancelled, never started.)
 // All but service-queue and cancelled-before-step were recorded before the 'service-task-queue'
-// patch: they replay the old path, those two the new one.
+// patch: they replay the old path, those two the new one. All but status-feed were recorded
+// before the 'status-feed' patch (a job's end published on the status feed).
 const paths = [
   'succeeded',
   'failed',
@@ -29,6 +30,7 @@ const paths = [
   'aged-priority',
   'pinned-to-host',
   'service-queue',
+  'status-feed',
 ];
 
 it('has a recorded history for every path of the workflow', () => {

@@ -34,7 +34,7 @@ describe('parseJobPayload', () => {
     const parsed = parseJobPayload({
       steps: [
         { ...step, memory_swap: '1G' },
-        { ...step, memory_limit: '1G', memory_swap: '512M', pids_limit: -1, network: 'bad net', timeout_seconds: 0 },
+        { ...step, memory_limit: '1G', memory_swap: '512M', pids_limit: -1, network: 'bad net', timeout_seconds: -5 },
         { id: 1, image: '' },
       ],
       callback_url: 'ftp://x',
@@ -84,16 +84,22 @@ describe('parseJobPayload bounds', () => {
     const parsed = parseJobPayload(raw);
     return parsed.ok ? [] : parsed.fields.map((f) => f.path);
   };
-  it('refuses negative, zero and absurd timeouts', () => {
-    for (const t of [-1, 0, 1.5, 8 * 24 * 3600]) {
+  it('refuses negative, fractional and absurd timeouts', () => {
+    for (const t of [-1, 1.5, 8 * 24 * 3600]) {
       assert.deepEqual(paths(job({ timeout_seconds: t })), ['steps[0].timeout_seconds'], String(t));
       assert.deepEqual(paths(job({}, { timeout_seconds: t })), ['timeout_seconds'], String(t));
     }
   });
+  it("reads 0 as no limit, as the current Hades and its Go clients mean it (a Go struct's zero value)", () => {
+    const parsed = parseJobPayload(job({ timeout_seconds: 0, cpu_limit: 0, pids_limit: 0, memory_limit: '' }, { timeout_seconds: 0 }));
+    assert.ok(parsed.ok);
+    assert.equal(parsed.payload.timeout_seconds, undefined);
+    assert.deepEqual([parsed.payload.steps[0]?.timeout_seconds, parsed.payload.steps[0]?.cpu_limit, parsed.payload.steps[0]?.pids_limit, parsed.payload.steps[0]?.memory_limit], [undefined, undefined, undefined, undefined]);
+  });
   it('refuses memory below Docker minimum, negative pids, absurd cpus, metadata keys with =', () => {
     assert.deepEqual(paths(job({ memory_limit: '1M' })), ['steps[0].memory_limit']);
     assert.deepEqual(paths(job({ pids_limit: -1 })), ['steps[0].pids_limit']);
-    assert.deepEqual(paths(job({ cpu_limit: 0 })), ['steps[0].cpu_limit']);
+    assert.deepEqual(paths(job({ cpu_limit: -1 })), ['steps[0].cpu_limit']);
     assert.deepEqual(paths(job({ metadata: { 'A=B': 'x' } })), ['steps[0].metadata.A=B']);
     assert.deepEqual(paths(job({ metadata: { A: 1 } })), ['steps[0].metadata.A']);
   });

@@ -14,13 +14,16 @@ export function buildRoutes(deps: ApiDeps): Router {
     if (!req.is('application/json') && req.body === undefined) {
       throw new ApiError(415, 'unsupported_media_type', 'send the job as JSON with Content-Type: application/json');
     }
-    const parsed = parseJobPayload(req.body, deps.allowedNetworks ? { allowedNetworks: deps.allowedNetworks } : {});
+    const reference = deps.queue.format === 'reference';
+    const parsed = parseJobPayload(req.body, { ...(deps.allowedNetworks && { allowedNetworks: deps.allowedNetworks }), currentHadesFormat: reference });
     if (!parsed.ok) {
       const { fields } = parsed;
       throw new ApiError(400, 'invalid_payload', `the job is invalid: ${fields.length} problem${fields.length === 1 ? '' : 's'}`, fields);
     }
     // A client-chosen id makes a retried POST idempotent; otherwise we make one.
-    const id = parsed.payload.id ?? newId();
+    // (Written for the current Hades, an id is a UUID in its canonical lower case, as it reads it.)
+    const chosen = parsed.payload.id ?? newId();
+    const id = reference ? chosen.toLowerCase() : chosen;
     try {
       await deps.queue.submit(id, parsed.payload, now());
     } catch (err) {
