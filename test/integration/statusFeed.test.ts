@@ -27,7 +27,9 @@ describe('the status feed', () => {
     const api = fixture.stack.apiUrl;
     const ok = await submitJob(api, job('ok', 'true'), fixture.jobIds);
     const bad = await submitJob(api, job('bad', 'exit 3'), fixture.jobIds);
-    const slow = await submitJob(api, job('slow', 'sleep 30', { timeout_seconds: 1 }), fixture.jobIds);
+    // The step's own timeout, counted from its start: a job timeout could run out while the job
+    // still waits for a worker slot (then it never says Running, rightly).
+    const slow = await submitJob(api, { name: 'slow', steps: [{ id: 1, name: 'slow', image: images.busybox, script: 'sleep 30', timeout_seconds: 1 }] }, fixture.jobIds);
     const stopped = await submitJob(api, job('stopped', 'echo started; sleep 60'), fixture.jobIds);
     await waitForLogLine(api, stopped, 'started');
     assert.equal((await request(`${api}/jobs/${stopped}/cancel`, { method: 'POST' })).status, 202);
