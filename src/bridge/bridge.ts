@@ -5,9 +5,8 @@ import type { JobSpec } from '../job';
 import { ensureDeadLetters, ensureJobQueue, submittedAtHeader } from '../queue/jobQueue';
 import type { StartedIds } from '../queue/jobQueue';
 import type { QueueNames, QueueSettings } from '../queue/subjects';
+import { subjectLevel } from '../queue/subjects';
 import { jetStreamOptions } from '../queue/streams';
-import { priorityLevels } from '../job';
-import type { PriorityLevel } from '../job';
 import type { PayloadReader } from '../queue/payloadBucket';
 import type { StatusFeed } from '../queue/statusFeed';
 import { jobReference, readSubmission } from './intake';
@@ -66,12 +65,6 @@ function resumeDelayMs(failures: number): number {
  * dead letter: a bucket replica may lag the stream by a moment.
  */
 const MISSING_PAYLOAD_DELIVERIES = 3;
-
-/** The priority level a job subject ends with (`<prefix>.high`). */
-function subjectLevel(subject: string): PriorityLevel | undefined {
-  const last = subject.slice(subject.lastIndexOf('.') + 1);
-  return (priorityLevels as readonly string[]).includes(last) ? (last as PriorityLevel) : undefined;
-}
 
 /** While a message is in hand, JetStream is told so this often (its first redelivery waits 2 s or more). */
 const WORKING_INTERVAL_MS = 500;

@@ -20,7 +20,7 @@ import { createStatusFeed } from '../queue/statusFeed';
 import type { StatusFeedNames } from '../queue/statusFeed';
 import { connectTemporal, payloadCodecs } from '../temporal/connect';
 import { createJobStore } from '../temporal/jobStore';
-import { startJob } from '../temporal/jobs';
+import { jobExists, startJob } from '../temporal/jobs';
 import { bridgeLog, createLogger } from './logger';
 import { connectWorker, createExecutor, createHadesWorker } from './worker';
 import { startReaper } from './reaper';
@@ -154,15 +154,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         ...((config.HADES_FAULT === 'bridge-crash-after-start' || config.HADES_FAULT === 'bridge-slow-start') && { fault: config.HADES_FAULT }),
         statusFeed,
         payloads: payloadReader(nc.jetstream(jetStreamOptions), config.NATS_PAYLOAD_BUCKET),
-        jobExists: async (id) => {
-          try {
-            await client.workflow.getHandle(id).describe();
-            return true;
-          } catch (err) {
-            if (err instanceof WorkflowNotFoundError) return false;
-            throw err;
-          }
-        },
+        jobExists: (id) => jobExists(client, id),
         startJob: async (spec) => {
           // A job cancelled before its start never starts; one cancelled while we started it is cancelled now.
           if ((await queue.submission(spec.id))?.cancelRequested) return 'cancelled';

@@ -44,6 +44,12 @@ export function jobSubject(names: Pick<QueueNames, 'subjectPrefix'>, level: Prio
   return `${names.subjectPrefix}.${level}`;
 }
 
+/** The priority level a job subject ends with (`<prefix>.high`); the inverse of jobSubject. */
+export function subjectLevel(subject: string): PriorityLevel | undefined {
+  const last = subject.slice(subject.lastIndexOf('.') + 1);
+  return (priorityLevels as readonly string[]).includes(last) ? (last as PriorityLevel) : undefined;
+}
+
 export function jobSubjects(names: Pick<QueueNames, 'subjectPrefix'>): string[] {
   return priorityLevels.map((level) => jobSubject(names, level));
 }

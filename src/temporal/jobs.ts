@@ -76,15 +76,25 @@ export async function startJob(client: Client, spec: JobSpec, options: StartJobO
   }
 }
 
-/** The job's state, or undefined when Temporal has no workflow of that id. */
-export async function readJob(client: Client, id: string): Promise<JobState | undefined> {
-  let description;
+/** The job's workflow as Temporal describes it, or undefined when it has no workflow of that id. */
+async function describeJob(client: Client, id: string) {
   try {
-    description = await client.workflow.getHandle(id).describe();
+    return await client.workflow.getHandle(id).describe();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+}
+
+/** Whether Temporal has a workflow for the job (any state). */
+export async function jobExists(client: Client, id: string): Promise<boolean> {
+  return (await describeJob(client, id)) !== undefined;
+}
+
+/** The job's state, or undefined when Temporal has no workflow of that id. */
+export async function readJob(client: Client, id: string): Promise<JobState | undefined> {
+  const description = await describeJob(client, id);
+  if (!description) return undefined;
   const pending = description.raw.pendingActivities ?? [];
   const states = temporal.api.enums.v1.PendingActivityState;
   const activityStarted =
