@@ -157,8 +157,8 @@ export async function createJobQueue(nc: NatsConnection, names: QueueNames, sett
         if (bucket) await bucket.put(id, data);
         await js.publish(jobSubject(names, priorityLevel(payload.priority)), bucket ? referenceBytes(id) : data, { msgID: id, headers: h });
       } catch (err) {
-        // Not queued: no record may say it was (a client that retries writes it again).
-        await kv.delete(id).catch(() => undefined);
+        // Not queued: no record may say it was, no payload wait for it (a client that retries writes them again).
+        await Promise.all([kv.delete(id), bucket?.delete(id)].map((p) => p?.catch(() => undefined)));
         throw err;
       }
     },

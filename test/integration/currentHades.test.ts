@@ -183,6 +183,15 @@ describe('POST /build written for the current Hades (SUBMIT_FORMAT=reference)', 
       assert.ok(!Number.isNaN(Date.parse(String(payload.timestamp))));
       assert.deepEqual((payload.steps as { id: unknown; script: string }[]).map((s) => [s.id, s.script]), [[1, 'echo via the bucket']]);
 
+      // A submission the stream does not take leaves nothing behind: no payload, no record.
+      const failing = randomUUID();
+      await withNats(api.config.NATS_URL, async (nc) => (await nc.jetstreamManager()).streams.update(api.config.NATS_JOB_STREAM, { subjects: [`${api.config.NATS_JOB_SUBJECT_PREFIX}.high`] }));
+      const lost = await request(`${api.apiUrl}/build`, { method: 'POST', json: { id: failing, name: 'not taken', priority: 1, steps: [{ image: images.busybox }] } });
+      assert.notEqual(lost.status, 200);
+      const leftover = await withNats(api.config.NATS_URL, async (nc) => (await (await nc.jetstream().views.kv(api.config.NATS_PAYLOAD_BUCKET, { bindOnly: true })).get(failing))?.operation);
+      assert.notEqual(leftover, 'PUT', 'the payload of a job that was not queued must not stay in the bucket');
+      assert.equal((await request(`${api.apiUrl}/jobs/${failing}`)).status, 404);
+
       rest = await startTestStack({ ...api.env, HADES_ROLES: 'bridge,worker' });
       assert.equal((await waitForEnd(api.apiUrl, id)).status, 'Succeeded');
       const logs = await request<{ logs: { logs: { message: string }[] }[] }>(`${api.apiUrl}/jobs/${id}/logs`);
