@@ -140,7 +140,9 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
       log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, concurrency: config.CONCURRENCY, executor: config.HADES_EXECUTOR }, 'worker running');
     }
 
-    const queue = roles.has('api') || roles.has('bridge') ? await withStartupRetry('the job queue set-up', () => createJobQueue(nc, queueNames(config), queueSettings(config)), retryLog) : undefined;
+    // An API without a bridge may share the stream with another scheduler (SUBMIT_FORMAT=reference).
+    const besideOtherScheduler = roles.has('bridge') ? undefined : (reason: string) => log.warn({ reason }, 'the job stream is consumed by another scheduler; this API only submits to it');
+    const queue = roles.has('api') || roles.has('bridge') ? await withStartupRetry('the job queue set-up', () => createJobQueue(nc, queueNames(config), queueSettings(config), besideOtherScheduler), retryLog) : undefined;
 
     if (roles.has('bridge') && temporal && queue) {
       const client = temporal.client;

@@ -80,6 +80,11 @@ export async function ensureJobQueue(jsm: JetStreamManager, names: QueueNames, s
  * consumer of the same subjects: say whose they are (the current Hades's scheduler makes
  * `HADES_JOBS_<priority>`) and what to do, rather than JetStream's terse refusal.
  */
+/** Another scheduler's consumers hold the job subjects of the stream (a work queue). */
+export class SharedQueueError extends Error {
+  override name = 'SharedQueue';
+}
+
 async function sharedQueueError(jsm: JetStreamManager, names: QueueNames, err: unknown): Promise<Error> {
   const others: string[] = [];
   try {
@@ -90,7 +95,7 @@ async function sharedQueueError(jsm: JetStreamManager, names: QueueNames, err: u
     return err instanceof Error ? err : new Error(String(err));
   }
   if (others.length === 0) return err instanceof Error ? err : new Error(String(err));
-  return new Error(
+  return new SharedQueueError(
     `stream ${names.stream} is a work queue, and consumer${others.length === 1 ? '' : 's'} ${others.join(', ')} already take${others.length === 1 ? 's' : ''} its job subjects ` +
       `(HADES_JOBS_<priority> are the current Hades scheduler's): each job goes to one consumer only. Stop that scheduler and delete its consumers ` +
       `(nats consumer rm ${names.stream} <name>), or give this project a stream of its own (NATS_JOB_STREAM and NATS_JOB_SUBJECT_PREFIX). JetStream said: ${err instanceof Error ? err.message : String(err)}`,
@@ -129,9 +134,19 @@ export interface JobQueue {
   markRejected(id: string, reason: string): Promise<void>;
 }
 
-export async function createJobQueue(nc: NatsConnection, names: QueueNames, settings: QueueSettings = defaultQueueSettings): Promise<JobQueue> {
+/**
+ * `besideOtherScheduler`: a process that only submits (no bridge) may share the stream with
+ * another scheduler's consumers (the current Hades's, SUBMIT_FORMAT=reference): told so, it goes
+ * on without the bridge consumer instead of failing.
+ */
+export async function createJobQueue(nc: NatsConnection, names: QueueNames, settings: QueueSettings = defaultQueueSettings, besideOtherScheduler?: (reason: string) => void): Promise<JobQueue> {
   const jsm = await nc.jetstreamManager(jetStreamOptions);
-  await ensureJobQueue(jsm, names, settings);
+  try {
+    await ensureJobQueue(jsm, names, settings);
+  } catch (err) {
+    if (!(err instanceof SharedQueueError) || !besideOtherScheduler) throw err;
+    besideOtherScheduler(err.message);
+  }
   const js = nc.jetstream(jetStreamOptions);
   const kv = await submissionsKv(js, names, settings.replicas);
   const bucket: PayloadWriter | undefined = settings.submitFormat === 'reference' ? await payloadWriter(js, settings.payloadBucket ?? 'HADES_JOBS', settings.replicas) : undefined;

@@ -156,6 +156,24 @@ describe("the current Hades's scheduler on the same stream", () => {
     for (const name of consumers) assert.ok(refused.message.includes(name), refused.message);
     assert.match(refused.message, /work queue.*Stop that scheduler and delete its consumers.*NATS_JOB_STREAM/s);
   });
+
+  it('leaves it to that scheduler when this project runs only its API, writing for it (SUBMIT_FORMAT=reference)', async () => {
+    const env = isolatedEnv(uniqueSuffix());
+    const names = parseConfig(env);
+    await withNats(names.NATS_URL, async (nc) => {
+      await startHadesApi(nc, names);
+      await startHadesSchedulerConsumers(nc, names);
+    });
+    const api = await startTestStack({ ...env, HADES_ROLES: 'api', SUBMIT_FORMAT: 'reference' });
+    try {
+      const res = await request<{ job_id: string }>(`${api.apiUrl}/build`, { method: 'POST', json: { name: 'for the current scheduler', priority: 2, steps: [{ image: images.busybox, script: 'true' }] } });
+      assert.equal(res.status, 200);
+      const pending = await withNats(names.NATS_URL, async (nc) => (await (await nc.jetstreamManager()).consumers.info(names.NATS_JOB_STREAM, 'HADES_JOBS_medium')).num_pending);
+      assert.equal(pending, 1, "the job waits for the current Hades's scheduler");
+    } finally {
+      await api.stop();
+    }
+  });
 });
 
 describe('POST /build written for the current Hades (SUBMIT_FORMAT=reference)', () => {
