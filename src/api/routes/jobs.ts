@@ -24,8 +24,11 @@ export async function readJob(deps: Pick<ApiDeps, 'jobs' | 'queue' | 'started'>,
   const submission = await deps.queue.submission(id);
   if (!submission) return undefined;
   // Started once, and Temporal has no workflow now: it ended, and retention removed it. (One
-  // cancelled before its start never had a workflow: its record tells all there is.)
+  // cancelled before its start never had a workflow: its record tells all there is.) Temporal is
+  // asked again first: the bridge may have started it between the first question and this one.
   if (!submission.cancelRequested && (await deps.started?.has(id))) {
+    const started = await deps.jobs.read(id);
+    if (started) return started;
     throw new ApiError(410, 'job_expired', `job ${id} has ended and Temporal no longer keeps it (past the namespace's retention)`);
   }
   return queuedView(submission);
