@@ -63,6 +63,8 @@ export function targets(r: Results): Target[] {
   if (r.drain) out.push(target(`drain of ${r.drain.jobs} at CONCURRENCY 8 ÷ docker run`, r.drain.hadesSeconds / r.drain.rawSeconds, '×', 'max', 1.1));
   if (r.logs) {
     out.push(target(`log throughput ÷ output discarded (${r.logs.megabytes} MB)`, r.logs.rawSeconds / r.logs.hadesSeconds, '×', 'min', 0.8));
+    // Not the issue's target: the same ratio against `docker run --rm` whose client reads the output.
+    if (r.logs.rawReadSeconds !== undefined) out.push(target('log throughput ÷ `docker run --rm` reading the output', r.logs.rawReadSeconds / r.logs.hadesSeconds, '×', 'min', 0.8));
     out.push(target('API memory growth while streaming the logs', r.logs.apiRssPeak - r.logs.apiRssBefore, 'MiB', 'max', 64));
   }
   return out;
@@ -102,7 +104,7 @@ export function markdown(m: ReturnType<typeof machine>, r: Results, t: Target[])
   }
   if (r.logs) {
     const l = r.logs;
-    lines.push(`Logs: a step writing ${l.megabytes} MB to stdout took ${f(l.hadesSeconds, 1)} s through Hades (a client following its live stream received ${f(l.streamedBytes / 1e6, 1)} MB), ${f(l.rawSeconds, 1)} s with its output discarded; API memory ${f(l.apiRssBefore)} → peak ${f(l.apiRssPeak)} MiB.`, '');
+    lines.push(`Logs: a step writing ${l.megabytes} MB to stdout took ${f(l.hadesSeconds, 1)} s through Hades (a client following its live stream received ${f(l.streamedBytes / 1e6, 1)} MB), ${f(l.rawSeconds, 1)} s with its output discarded${l.rawReadSeconds !== undefined ? `, ${f(l.rawReadSeconds, 1)} s through \`docker run --rm\` whose client reads it` : ''}; API memory ${f(l.apiRssBefore)} → peak ${f(l.apiRssPeak)} MiB.`, '');
   }
   lines.push('| target | figure | limit | met |', '|---|---|---|---|');
   for (const x of t) lines.push(`| ${x.name} | ${f(x.value, x.unit === '×' ? 2 : 0)} ${x.unit} | ${x.kind === 'max' ? '≤' : '≥'} ${x.limit} ${x.unit} | ${x.met ? 'yes' : '**no**'} |`);

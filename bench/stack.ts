@@ -1,6 +1,6 @@
 // What the bench runs on: a Temporal dev server and NATS on free ports, and Hades as production
 // runs it — one process per role (API, bridge, worker), so each one's memory is its own.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -144,6 +144,20 @@ export async function rawDockerRuns(count: number, parallel: number, script: str
     }),
   );
   return performance.now() - t0;
+}
+
+/**
+ * One `docker run --rm` whose client reads all of the container's output (as a caller of
+ * `docker run` does): the floor for any tool that reads it. Resolves with ms and bytes read.
+ */
+export async function rawDockerRead(script: string): Promise<{ ms: number; bytes: number }> {
+  const t0 = performance.now();
+  const child = spawn('docker', ['run', '--rm', image, 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let bytes = 0;
+  child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('close', resolve));
+  if (code !== 0) throw new Error(`docker run exited ${code}`);
+  return { ms: performance.now() - t0, bytes };
 }
 
 export async function postJob(apiUrl: string, job: unknown): Promise<string> {

@@ -2,13 +2,15 @@
 // same container with its output discarded; the API's memory while a client follows the live
 // log stream (SSE) of that job.
 import type { BenchEnv } from '../stack';
-import { image, oneStepJob, postJob, rawDockerRuns, rssMiB, sampleRss, startRole } from '../stack';
+import { image, oneStepJob, postJob, rawDockerRead, rawDockerRuns, rssMiB, sampleRss, startRole } from '../stack';
 import { pollEnd } from '../watch';
 
 export interface LogResult {
   megabytes: number;
   hadesSeconds: number;
   rawSeconds: number;
+  /** The same `docker run --rm` with its output read by its client: what Docker itself costs. */
+  rawReadSeconds?: number;
   apiRssBefore: number;
   apiRssPeak: number;
   /** Bytes the SSE client received. */
@@ -35,8 +37,13 @@ export async function logThroughput(_env: BenchEnv, stack: Record<string, string
     const apiRssPeak = sampler.stop().api ?? NaN;
     if (end.status !== 'Succeeded') throw new Error(`log job ${end.status}`);
     const rawSeconds = (await rawDockerRuns(1, 1, `${script} > /dev/null`)) / 1000;
-    console.log(`[bench] logs: ${mb} MB through Hades ${hadesSeconds.toFixed(1)} s, discarded ${rawSeconds.toFixed(1)} s (${image}); API ${apiRssBefore.toFixed(0)} → peak ${apiRssPeak.toFixed(0)} MiB`);
-    return { megabytes: mb, hadesSeconds, rawSeconds, apiRssBefore, apiRssPeak, streamedBytes };
+    const read = await rawDockerRead(script);
+    if (read.bytes !== mb * 1_000_000) throw new Error(`docker run gave ${read.bytes} bytes, not ${mb * 1_000_000}`);
+    const rawReadSeconds = read.ms / 1000;
+    console.log(
+      `[bench] logs: ${mb} MB through Hades ${hadesSeconds.toFixed(1)} s, discarded ${rawSeconds.toFixed(1)} s, read by docker run's client ${rawReadSeconds.toFixed(1)} s (${image}); API ${apiRssBefore.toFixed(0)} → peak ${apiRssPeak.toFixed(0)} MiB`,
+    );
+    return { megabytes: mb, hadesSeconds, rawSeconds, rawReadSeconds, apiRssBefore, apiRssPeak, streamedBytes };
   } finally {
     await worker.stop();
     await api.stop();

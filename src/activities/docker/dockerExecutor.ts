@@ -5,7 +5,7 @@ import type { ContainerOutcome, Executor, StepHooks, StepRun } from '../executor
 import { demux } from './demux';
 import type { ContainerDefaults } from './containerSpec';
 import { containerSpec } from './containerSpec';
-import { conciseDockerMessage, ensureImage, isConnectionError } from './images';
+import { conciseDockerMessage, isConnectionError, isNoSuchImage, pullImage } from './images';
 import type { PullPolicy } from './images';
 import { containerName, labels, volumeName } from './names';
 
@@ -17,6 +17,9 @@ export interface DockerExecutorOptions extends ContainerDefaults {
   /** The most a job's volume may hold (JOB_STORAGE_LIMIT), checked this often while a step runs. */
   storage?: { limitBytes: number; checkMs: number };
 }
+
+/** A create refused for want of the image: pull it, then create again. */
+class MissingImage extends Error {}
 
 export function createDockerExecutor(options: DockerExecutorOptions): Executor {
   const { docker } = options;
@@ -30,18 +33,48 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
     }
   }
 
-  async function createStepContainer(run: StepRun): Promise<Docker.ContainerInspectInfo> {
-    await ensureImage(docker, run.step.image, options.pullPolicy, run.pullTimeoutSeconds);
+  /** What runStep needs of its container: the create's answer, or an inspect of one found. */
+  interface StepContainer {
+    id: string;
+    status: string;
+    startedAt?: string;
+  }
+
+  const found = (info: Docker.ContainerInspectInfo): StepContainer => ({ id: info.Id, status: info.State.Status, startedAt: info.State.StartedAt });
+
+  /**
+   * The step's container, made in one call: the image is pulled only when the create says it is
+   * missing (or always, by policy), and an existing container (a retried attempt's) is found by
+   * the create's conflict, so a first attempt asks Docker nothing it already knows.
+   */
+  async function stepContainer(run: StepRun): Promise<StepContainer> {
+    if (options.pullPolicy === 'always') {
+      // A retry re-attaches without asking the registry (which may be what failed).
+      const existing = await findContainer(containerName(run.jobId, run.step.index));
+      if (existing) return found(existing);
+      await pullImage(docker, run.step.image, run.pullTimeoutSeconds);
+      return await createContainer(run, false);
+    }
     try {
-      const container = await docker.createContainer(containerSpec(run, options));
-      return await container.inspect();
+      return await createContainer(run, true);
+    } catch (err) {
+      if (!(err instanceof MissingImage)) throw err;
+      await pullImage(docker, run.step.image, run.pullTimeoutSeconds);
+      return await createContainer(run, false);
+    }
+  }
+
+  async function createContainer(run: StepRun, pullIfMissing: boolean): Promise<StepContainer> {
+    try {
+      return { id: (await docker.createContainer(containerSpec(run, options))).id, status: 'created' };
     } catch (err) {
       const e = coerceError(err);
       const code = statusCodeOf(err);
-      // 409: an earlier attempt created it between our look and our create.
+      if (pullIfMissing && isNoSuchImage(err)) throw new MissingImage();
+      // 409: an earlier attempt made it; re-attach to it.
       if (code === 409) {
         const existing = await findContainer(containerName(run.jobId, run.step.index));
-        if (existing) return existing;
+        if (existing) return found(existing);
       }
       if (code === 400 || code === 404) {
         throw new InvalidStepError(`step "${run.step.name}" cannot run: ${conciseDockerMessage(e)}`, { cause: e });
@@ -51,31 +84,38 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
   }
 
   async function runStep(run: StepRun, hooks: StepHooks): Promise<ContainerOutcome> {
-    const name = containerName(run.jobId, run.step.index);
     // Re-attach: a retried attempt picks up the container its predecessor left.
-    const info = (await findContainer(name)) ?? (await createStepContainer(run));
-    const container = docker.getContainer(info.Id);
-    hooks.onContainer(info.Id);
+    const info = await stepContainer(run);
+    const container = docker.getContainer(info.id);
+    hooks.onContainer(info.id);
     if (hooks.signal.aborted) {
       await stopContainer(container);
-      throw new StepAbortedError(info.Id);
+      throw new StepAbortedError(info.id);
     }
-    if (hooks.detach.aborted) throw new StepDetachedError(info.Id);
+    if (hooks.detach.aborted) throw new StepDetachedError(info.id);
 
-    if (info.State.Status === 'created') {
+    // A container this attempt starts is attached to first, as `docker run` does: its output
+    // comes straight from the container, several times faster than through the log driver, and
+    // from its first byte. One an earlier attempt started is read back from its log instead.
+    let output: OutputStream;
+    if (info.status === 'created') {
+      output = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as OutputStream;
       try {
         await container.start();
       } catch (err) {
+        output.destroy();
         const e = coerceError(err);
         if (statusCodeOf(err) === 400 || statusCodeOf(err) === 500) {
           throw new InvalidStepError(`step "${run.step.name}" could not start: ${conciseDockerMessage(e)}`, { cause: e });
         }
         throw e;
       }
+    } else {
+      output = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as OutputStream;
     }
 
     const unfollow = new AbortController();
-    const drained = forwardOutput(container, hooks.onOutput, unfollow.signal);
+    const drained = forwardOutput(output, hooks.onOutput, unfollow.signal);
     // Output that cannot be forwarded (the log stream down) fails the attempt, leaving the
     // container running: the retry re-attaches and resumes the log where it stopped.
     const forwardingFailed = drained.then(
@@ -97,7 +137,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       if (hooks.signal.aborted) onAbort();
       else hooks.signal.addEventListener('abort', onAbort, { once: true });
       if (run.step.timeoutSeconds !== undefined) {
-        const remainingMs = remainingTime(info, run.step.timeoutSeconds);
+        const remainingMs = remainingTime(info.startedAt, run.step.timeoutSeconds);
         deadline = setTimeout(() => {
           timedOut = true;
           resolve('stopped');
@@ -125,11 +165,11 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
         // Everything forwarded so far is published; the next attempt resumes after it.
         unfollow.abort();
         await drained.catch(() => undefined);
-        throw new StepDetachedError(info.Id);
+        throw new StepDetachedError(info.id);
       }
       if (first === 'stopped') {
         await stopContainer(container);
-        if (!timedOut && !storageExceeded) throw new StepAbortedError(info.Id);
+        if (!timedOut && !storageExceeded) throw new StepAbortedError(info.id);
         await waited.catch(() => undefined);
       }
     } finally {
@@ -141,7 +181,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
     await drained;
     const final = await container.inspect();
     const outcome: ContainerOutcome = {
-      containerId: info.Id,
+      containerId: info.id,
       exitCode: final.State.ExitCode,
       startedAt: isoTime(final.State.StartedAt),
       finishedAt: isoTime(final.State.FinishedAt),
@@ -212,16 +252,18 @@ function isoTime(dockerTime: string): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : dockerTime;
 }
 
-function remainingTime(info: Docker.ContainerInspectInfo, timeoutSeconds: number): number {
-  const started = Date.parse(info.State.StartedAt);
+function remainingTime(startedAt: string | undefined, timeoutSeconds: number): number {
+  const started = Date.parse(startedAt ?? '');
   // A container that never started (or Docker's zero time) has its whole budget left.
   if (!Number.isFinite(started) || started <= 0) return timeoutSeconds * 1000;
   return Math.max(0, started + timeoutSeconds * 1000 - Date.now());
 }
 
+/** A container's multiplexed output (attach or follow-logs), read until Docker ends it. */
+type OutputStream = AsyncIterable<Buffer> & { destroy(): void };
+
 /** Forwards the container's output, from its start, until the container stops (or `stop`). */
-async function forwardOutput(container: Docker.Container, onOutput: StepHooks['onOutput'], stop: AbortSignal): Promise<void> {
-  const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as AsyncIterable<Buffer> & { destroy(): void };
+async function forwardOutput(stream: OutputStream, onOutput: StepHooks['onOutput'], stop: AbortSignal): Promise<void> {
   if (stop.aborted) return stream.destroy();
   stop.addEventListener('abort', () => stream.destroy(), { once: true });
   for await (const frame of demux(stream)) {

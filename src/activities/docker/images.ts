@@ -4,23 +4,13 @@ import { ImagePullError } from '../errors';
 
 export type PullPolicy = 'if-not-present' | 'always';
 
-/** Makes `image` present: pulls it when absent (or always), within its own timeout. */
-export async function ensureImage(docker: Docker, image: string, policy: PullPolicy, timeoutSeconds: number): Promise<void> {
-  if (policy === 'if-not-present' && (await imageExists(docker, image))) return;
-  await pullImage(docker, image, timeoutSeconds);
+/** Docker's answer to a create whose image is not here (a missing network is a 404 too). */
+export function isNoSuchImage(err: unknown): boolean {
+  return statusCodeOf(err) === 404 && err instanceof Error && /no such image/i.test(err.message);
 }
 
-async function imageExists(docker: Docker, image: string): Promise<boolean> {
-  try {
-    await docker.getImage(image).inspect();
-    return true;
-  } catch (err) {
-    if (statusCodeOf(err) === 404) return false;
-    throw err;
-  }
-}
-
-async function pullImage(docker: Docker, image: string, timeoutSeconds: number): Promise<void> {
+/** Pulls `image` within its own timeout; what the registry says about it is an ImagePullError. */
+export async function pullImage(docker: Docker, image: string, timeoutSeconds: number): Promise<void> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutSeconds * 1000);
   try {
