@@ -144,6 +144,11 @@ async function main(): Promise<void> {
     // Since the 'status-feed' patch: the job's end said on the status feed, beside its callback.
     'status-feed': { id: 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', job: { name: 'replay: end on the status feed', callback_url: callbackUrl, steps: steps('exit 2') } },
     'pinned-to-host': { id: '99999999-9999-4999-8999-999999999999', on: 'pinned', job: { name: 'replay: pinned to a host', steps: steps('echo x > /shared/x', 'cat /shared/x') } },
+    // Since the 'cleanup-in-step' patch: the step a job ends with cleans up; no cleanup activity.
+    'cleanup-in-step': { id: 'dddddddd-dddd-4ddd-8ddd-dddddddddddd', job: { name: 'replay: the last step cleans up', callback_url: callbackUrl, steps: steps('echo one > /shared/out.txt', 'cat /shared/out.txt') } },
+    'cleanup-in-failed-step': { id: 'eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee', job: { name: 'replay: the failing step cleans up', steps: steps('true', 'exit 3', 'echo never') } },
+    // Since 'cleanup-in-step', a cancelled job still has its cleanup activity (the fallback).
+    'cleanup-after-cancel': { id: 'ffffffff-ffff-4fff-8fff-ffffffffffff', job: { name: 'replay: cancelled, cleaned up by its activity', steps: steps('sleep 30', 'true') }, during: cancelOnceRunning },
   };
 
   try {

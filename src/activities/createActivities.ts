@@ -1,8 +1,8 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { stepEnv } from '../job';
-import type { JobSpec, JobStatus, StepOutcome, StepSpec } from '../job';
+import { outcomeSucceeded, stepEnv } from '../job';
+import type { JobSpec, JobStatus, StepOutcome, StepResult, StepSpec } from '../job';
 import type { Metrics } from '../metrics';
 import type { LogStore } from '../logs/logStore';
 import type { StatusEvent, StatusFeed } from '../queue/statusFeed';
@@ -62,6 +62,17 @@ export interface RunStepInput {
   job: Pick<JobSpec, 'id' | 'name' | 'metadata'>;
   step: StepSpec;
   pullTimeoutSeconds: number;
+  /**
+   * When the job ends with this step, the activity removes the job's containers and volume
+   * itself (and says so in its result), saving the workflow a cleanup activity: `always` for the
+   * last step, `on-failure` for one whose failure ends the job. Absent: never (older workflows).
+   */
+  cleanup?: 'always' | 'on-failure';
+}
+
+/** Whether the job ends with this step's result (so the step's activity may clean up after it). */
+export function endsJob(cleanup: RunStepInput['cleanup'], result: StepResult): boolean {
+  return cleanup === 'always' || (cleanup === 'on-failure' && !outcomeSucceeded(result));
 }
 
 const HEARTBEAT_EVERY_MS = 1000;
@@ -82,6 +93,11 @@ export function createActivities({ executor, logs, logLimits, metrics, host, fau
     counted.add(jobId);
     if (counted.size > COUNTED_JOBS_REMEMBERED) counted.delete(counted.values().next().value!);
     return true;
+  };
+  const countEnd = (jobId: string, status: JobStatus, durationMs: number | undefined) => {
+    if (!countOnce(jobId)) return;
+    metrics?.jobsFinished.inc({ status });
+    if (durationMs !== undefined) metrics?.jobDuration.observe({ status }, durationMs / 1000);
   };
   let claiming: Promise<unknown> = Promise.resolve();
   const tryClaim = async (jobId: string, concurrency: number): Promise<boolean> => {
@@ -134,6 +150,17 @@ export function createActivities({ executor, logs, logLimits, metrics, host, fau
       // The job runs from the moment a worker takes its first step: said before its container
       // starts (and again by a retry, which cannot know whether the first attempt got to it).
       if (step.index === 0) await statusFeed?.publish({ jobId: job.id, status: 'Running', at: new Date().toISOString() });
+      // A retry may re-attach to a container whose output was partly published: resume after it.
+      // If the last attempt recorded the step's result and cleaned up, the step ran: take it.
+      let resumeOffset = 0;
+      if (ctx.info.attempt > 1) {
+        const last = await logs.lastBatch(job.id);
+        if (last?.stepIndex === step.index && last.result) {
+          await executor.cleanupJob(job.id);
+          return { ...last.result, outputTail: await tailFromLog(logs, job.id, step.index), cleanedUp: true };
+        }
+        if (last?.stepIndex === step.index) resumeOffset = last.end;
+      }
       let containerId: string | undefined = (ctx.info.heartbeatDetails as { containerId?: string } | undefined)?.containerId;
       // Cancellation reaches an activity only through heartbeats; the SDK throttles what it sends.
       const beat = () => ctx.heartbeat({ containerId });
@@ -141,12 +168,6 @@ export function createActivities({ executor, logs, logLimits, metrics, host, fau
       const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
       metrics?.runningSteps.inc();
 
-      // A retry may re-attach to a container whose output was partly published: resume after it.
-      let resumeOffset = 0;
-      if (ctx.info.attempt > 1) {
-        const last = await logs.lastBatch(job.id);
-        if (last?.stepIndex === step.index) resumeOffset = last.end;
-      }
       let sink: StepLogSink | undefined;
       const secrets = secretValues(job.metadata, step.metadata);
       const sinkFor = (id: string) =>
@@ -175,14 +196,18 @@ export function createActivities({ executor, logs, logLimits, metrics, host, fau
             onOutput: (stream, chunk) => (sink ? sink.write(stream, chunk) : Promise.resolve()),
           },
         );
-        await sink?.close();
+        // The job ends with this step: its result goes on NATS (with its last log lines) before
+        // its containers go, so a retry after a crash from here on takes it and runs nothing.
+        const cleanUp = sink !== undefined && endsJob(input.cleanup, outcome);
+        await sink?.close(cleanUp ? outcome : undefined);
+        if (cleanUp) await executor.cleanupJob(job.id);
         // A resumed step's sink saw only the rest of the output: its tail comes from the log.
         const outputTail = resumeOffset > 0 ? await tailFromLog(logs, job.id, step.index) : (sink?.tailText() ?? '');
         // Docker's two clocks can put a very short step's end a hair before its start.
         const seconds = Math.max(0, (Date.parse(outcome.finishedAt) - Date.parse(outcome.startedAt)) / 1000);
         if (Number.isFinite(seconds)) metrics?.stepDuration.observe({ status: outcome.timedOut ? 'TimedOut' : outcome.exitCode === 0 ? 'Succeeded' : 'Failed' }, seconds);
         if (fault === 'worker-crash-after-step') process.kill(process.pid, 'SIGKILL');
-        return { ...outcome, outputTail };
+        return { ...outcome, outputTail, ...(cleanUp && { cleanedUp: true as const }) };
       } catch (err) {
         if (err instanceof StepDetachedError) {
           // The worker is shutting down past its grace time: hand the step back. A failed attempt
@@ -209,17 +234,19 @@ export function createActivities({ executor, logs, logLimits, metrics, host, fau
     async cleanupJob(input: CleanupInput): Promise<void> {
       await executor.cleanupJob(input.jobId);
       claims.delete(input.jobId);
-      if (input.status && countOnce(input.jobId)) {
-        metrics?.jobsFinished.inc({ status: input.status });
-        if (input.durationMs !== undefined) metrics?.jobDuration.observe({ status: input.status }, input.durationMs / 1000);
-      }
+      if (input.status) countEnd(input.jobId, input.status, input.durationMs);
     },
 
-    /** A job's end on the status feed, after its state says so (the workflow calls it last). */
-    async publishStatus(input: StatusEvent): Promise<void> {
+    /**
+     * A job's end on the status feed, after its state says so (the workflow calls it last); with
+     * `count`, the end is counted in the metrics here (since the step that ends a job cleans up).
+     */
+    async publishStatus(input: StatusEvent & { count?: { durationMs?: number } }): Promise<void> {
       if (fault === 'worker-crash-before-status') process.kill(process.pid, 'SIGKILL');
       if (!statusFeed) throw ApplicationFailure.retryable('this worker has no status feed', 'NoStatusFeed');
-      await statusFeed.publish(input);
+      const { count, ...event } = input;
+      await statusFeed.publish(event);
+      if (count) countEnd(event.jobId, event.status, count.durationMs);
     },
 
     async sendCallback(input: CallbackInput): Promise<void> {

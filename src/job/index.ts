@@ -9,6 +9,7 @@ export { agedPriorityKey, priorityKeys } from './priorityKey';
 export { jobPayloadSchema, stepSchema, fieldErrors, crossFieldErrors, parseJobPayload, limits } from './schema';
 export type { JobPayload, StepPayload, FieldError, ParsedPayload, ParseOptions } from './schema';
 export { jobStatuses, stepStatuses, terminalStatuses } from './types';
+export { outcomeSucceeded } from './outcome';
 export { hadesStatuses, toHadesStatus } from './hadesStatus';
 export type { HadesStatus } from './hadesStatus';
-export type { JobSpec, JobState, JobStatus, StepSpec, StepState, StepStatus, StepOutcome } from './types';
+export type { JobSpec, JobState, JobStatus, StepSpec, StepState, StepStatus, StepOutcome, StepResult } from './types';

@@ -49,7 +49,12 @@ export interface StepOutcome {
   storageExceeded?: { bytes: number; limitBytes: number };
   /** Last bytes of the step's output, for the reason and the Web UI; full logs go elsewhere. */
   outputTail: string;
+  /** The step's activity removed the job's containers and volume: the job ended with it. */
+  cleanedUp?: true;
 }
+
+/** What a container's run came to, as recorded beside its logs (the output tail aside). */
+export type StepResult = Omit<StepOutcome, 'outputTail' | 'cleanedUp'>;
 
 export interface StepState {
   index: number;

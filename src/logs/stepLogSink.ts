@@ -1,6 +1,7 @@
 import { OutputTail } from '../activities/outputTail';
 import { LineSplitter } from './lineSplitter';
 import { maskSecrets } from './secrets';
+import type { StepResult } from '../job/types';
 import type { LogBatch, LogLine, OutputStream } from './types';
 
 export interface StepLogSinkOptions {
@@ -66,15 +67,18 @@ export class StepLogSink {
     else this.scheduleFlush();
   }
 
-  /** Publishes what is left (and a marker for what was cut); resolves when all is acknowledged. */
-  async close(): Promise<void> {
+  /**
+   * Publishes what is left (and a marker for what was cut); resolves when all is acknowledged.
+   * `result` goes on the last batch (one without lines when nothing is left).
+   */
+  async close(result?: StepResult): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     if (!this.capped) for (const line of this.splitter.flush()) this.add(line.stream, line.text, line.truncated);
     if (this.dropped > 0) {
       this.capped = false;
       this.add('stderr', `[hades: output cut: ${this.dropped} bytes past the limit of ${this.options.maxBytes} bytes per step were dropped]`, true, true);
     }
-    await this.flush();
+    await this.flush(result);
     await this.publishing;
     if (this.failure) throw this.failure;
   }
@@ -107,13 +111,13 @@ export class StepLogSink {
     }, this.options.flushMs ?? 200);
   }
 
-  private async flush(): Promise<void> {
+  private async flush(result?: StepResult): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.batch.length === 0) return this.publishing;
-    const batch: LogBatch = { ...this.options.step, offset: this.batchStart, end: this.offset, lines: this.batch };
+    if (this.batch.length === 0 && !result) return this.publishing;
+    const batch: LogBatch = { ...this.options.step, offset: this.batchStart, end: this.offset, lines: this.batch, ...(result && { result }) };
     this.batch = [];
     this.batchBytes = 0;
     this.batchStart = this.offset;

@@ -12,6 +12,9 @@ export async function writeStepLogsJson(batches: AsyncIterable<LogBatch>, write:
   let open: string | undefined;
   let firstLine = true;
   for await (const b of batches) {
+    // A step's recorded result without lines of its own opens no entry: a step that wrote
+    // nothing has none, as before results were recorded.
+    if (b.lines.length === 0 && b.result) continue;
     const key = `${b.stepIndex}:${b.containerId}`;
     if (key !== open) {
       const head = JSON.stringify({ job_id: b.jobId, container_id: b.containerId, step_id: b.stepId, step_name: b.stepName });

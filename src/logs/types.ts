@@ -1,5 +1,7 @@
 // Step logs on NATS: one message per batch of lines of one step, on `<prefix>.<job id>`.
 
+import type { StepResult } from '../job/types';
+
 export type OutputStream = 'stdout' | 'stderr';
 
 /** One line, in the original Hades's shape (plus `truncated` when a line was cut). */
@@ -20,6 +22,12 @@ export interface LogBatch {
   offset: number;
   end: number;
   lines: LogLine[];
+  /**
+   * On a step's last batch when its activity cleans up after it: how the step ended, on NATS
+   * before its container is removed, so a retry of that activity returns it instead of running
+   * the step again.
+   */
+  result?: StepResult;
 }
 
 /** A step's logs in Hades's shape, as GET /jobs/{id}/logs answers them. */

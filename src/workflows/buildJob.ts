@@ -148,8 +148,9 @@ async function deliverCallback(input: BuildJobInput, state: JobState): Promise<v
 /**
  * The job's end on the status feed, once its state says so (so a subscriber that reads the job
  * on the event sees it ended). Workflows started before the feed existed skip it (replay).
+ * `count`: the job's end is counted in the worker's metrics there (its cleanup may not run).
  */
-async function announceEnd(state: JobState): Promise<void> {
+async function announceEnd(state: JobState, count: boolean): Promise<void> {
   if (!patched('status-feed')) return;
   const { publishStatus } = proxyActivities<Activities>({
     ...serviceQueue(),
@@ -161,7 +162,7 @@ async function announceEnd(state: JobState): Promise<void> {
   });
   const event = { jobId: state.id, status: state.status, at: state.finishedAt ?? new Date().toISOString(), ...(state.reason !== undefined && { reason: state.reason }) };
   try {
-    await CancellationScope.nonCancellable(() => publishStatus(event));
+    await CancellationScope.nonCancellable(() => publishStatus({ ...event, ...(count && { count: { durationMs: queuedToEnd(state) } }) }));
   } catch (err) {
     log.warn('job end not published on the status feed', { status: state.status, error: describeFailure(err) });
   }
@@ -202,11 +203,17 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
     publish(index);
   };
 
+  // The step the job ends with cleans up after itself (its result says so); a separate cleanup
+  // activity is the fallback for every other end (cancelled, timed out, a step that could not run).
+  const cleanupInStep = patched('cleanup-in-step');
+  let cleanedUp = false;
+
   // Every end: record it, clean up, publish it, announce it and call back.
   const conclude = async (status: JobState['status'], reason?: string) => {
     state = jobEnded(state, status, new Date().toISOString(), reason);
-    await finish(spec.id, state, publish, pin && hostQueue ? { taskQueue: hostQueue, pin } : undefined);
-    await Promise.all([announceEnd(state), deliverCallback(input, state)]);
+    if (cleanedUp) publish('all');
+    else await finish(spec.id, state, publish, pin && hostQueue ? { taskQueue: hostQueue, pin } : undefined, cleanupInStep);
+    await Promise.all([announceEnd(state, cleanupInStep), deliverCallback(input, state)]);
   };
 
   let timedOut = false;
@@ -252,7 +259,9 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
   const runSteps = async () => {
     for (const step of spec.steps) {
       setStep(step.index, (s) => ({ ...s, status: 'Running', startedAt: new Date().toISOString() }));
-      const stepInput = { job: { id: spec.id, name: spec.name, metadata: spec.metadata }, step, pullTimeoutSeconds: input.pullTimeoutSeconds };
+      const last = step.index === spec.steps.length - 1;
+      const cleanup = !cleanupInStep ? undefined : last ? ('always' as const) : step.continueOnError ? undefined : ('on-failure' as const);
+      const stepInput = { job: { id: spec.id, name: spec.name, metadata: spec.metadata }, step, pullTimeoutSeconds: input.pullTimeoutSeconds, ...(cleanup && { cleanup }) };
       let outcome;
       try {
         outcome = await runStepOf(step, stepInput);
@@ -264,6 +273,7 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
         failure = reason;
         return;
       }
+      if (outcome.cleanedUp) cleanedUp = true;
       setStep(step.index, (s) => stepFinished(s, outcome));
       const ended = state.steps[step.index];
       if (ended && ended.status !== 'Succeeded' && !step.continueOnError) {
@@ -312,10 +322,11 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
   return state;
 }
 
-async function finish(jobId: string, state: JobState, publish: (which: 'all') => void, host?: { taskQueue: string; pin: HostPinning }): Promise<void> {
+async function finish(jobId: string, state: JobState, publish: (which: 'all') => void, host: { taskQueue: string; pin: HostPinning } | undefined, countedAtEnd: boolean): Promise<void> {
   // Cleanup runs even when the job was cancelled: the scope shields it from that cancellation.
   // The final state is published after it, so a job shown as ended holds no container or volume.
-  const input = { jobId, status: state.status, durationMs: queuedToEnd(state) };
+  // (Since 'cleanup-in-step' a job's end is counted where it is announced, not here.)
+  const input = countedAtEnd ? { jobId } : { jobId, status: state.status, durationMs: queuedToEnd(state) };
   await CancellationScope.nonCancellable(async () => {
     if (!host) {
       const service = serviceQueue();

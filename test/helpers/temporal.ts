@@ -20,13 +20,18 @@ async function startedActivities(client: Client, id: string) {
   for (const e of events) if (e.activityTaskScheduledEventAttributes) types.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
   return events.flatMap((e) => {
     const started = e.activityTaskStartedEventAttributes;
-    return started && types.get(String(started.scheduledEventId)) !== 'publishStatus' ? [started] : [];
+    const type = started && types.get(String(started.scheduledEventId));
+    return started && type !== 'publishStatus' ? [{ ...started, type }] : [];
   });
 }
 
-/** The attempt number of each activity the job's workflow ran, from its history. */
-export async function activityAttempts(client: Client, id: string): Promise<number[]> {
-  return (await startedActivities(client, id)).map((a) => a.attempt ?? 0);
+/**
+ * Each activity the job's workflow ran, from its history, as `<type> <attempt>`: `runStep 1`,
+ * `cleanupJob 1` (a job's cleanup runs as an activity of its own only when the step it ended
+ * with could not clean up after itself).
+ */
+export async function activityAttempts(client: Client, id: string): Promise<string[]> {
+  return (await startedActivities(client, id)).map((a) => `${a.type ?? '?'} ${a.attempt ?? 0}`);
 }
 
 /** For each activity the job's workflow ran, the failure type of the attempt before the last one. */

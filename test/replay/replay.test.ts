@@ -17,7 +17,9 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 // cancelled-before-step, its step activity scheduled and cancelled, never started.)
 // All but service-queue and cancelled-before-step were recorded before the 'service-task-queue'
 // patch: they replay the old path, those two the new one. All but status-feed were recorded
-// before the 'status-feed' patch (a job's end published on the status feed).
+// before the 'status-feed' patch (a job's end published on the status feed). The cleanup-* ones
+// were recorded with the 'cleanup-in-step' patch: the step a job ends with cleans up after
+// itself (a passing job, a failing step); a cancelled job still runs its cleanup activity.
 const paths = [
   'succeeded',
   'failed',
@@ -31,6 +33,9 @@ const paths = [
   'pinned-to-host',
   'service-queue',
   'status-feed',
+  'cleanup-in-step',
+  'cleanup-in-failed-step',
+  'cleanup-after-cancel',
 ];
 
 it('has a recorded history for every path of the workflow', () => {

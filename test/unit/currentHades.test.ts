@@ -111,6 +111,13 @@ describe('log batches on NATS', () => {
     assert.deepEqual([wire.job_id, wire.container_id, wire.logs], [id, 'c1', batch.lines]);
     assert.deepEqual(fromWire(JSON.parse(JSON.stringify(wire))), batch);
   });
+  it("carry a step's result when its activity cleans up after it (step_result), read back whole", () => {
+    const result = { containerId: 'c1', exitCode: 3, startedAt: at, finishedAt: at, oomKilled: false, timedOut: false };
+    const wire = toWire({ ...batch, result });
+    assert.deepEqual(wire.step_result, result);
+    assert.deepEqual(fromWire(JSON.parse(JSON.stringify(wire))), { ...batch, result });
+    assert.equal('step_result' in toWire(batch), false, 'absent on every other batch');
+  });
   it('are read in the shape they had before, still in the stream for its retention', () => {
     assert.deepEqual(fromWire(JSON.parse(JSON.stringify(batch))), batch);
   });

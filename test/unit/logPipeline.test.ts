@@ -111,6 +111,27 @@ describe('StepLogSink', () => {
     assert.equal(published[0]?.offset, 6);
   });
 
+  it("puts the step's result on its last batch, or on a batch of its own when nothing is left", async () => {
+    const result = { containerId: 'c', exitCode: 1, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', oomKilled: false, timedOut: false };
+    const withTail: LogBatch[] = [];
+    const a = sink(withTail, { maxBytes: 1000 });
+    await a.write('stdout', Buffer.from('one\ntwo'));
+    await a.close(result);
+    assert.deepEqual(withTail.map((b) => [b.lines.map((l) => l.message), b.result]), [[['one', 'two'], result]]);
+    const nothingLeft: LogBatch[] = [];
+    const b = sink(nothingLeft, { maxBytes: 100_000 });
+    await b.write('stdout', Buffer.from('one\n'.repeat(2000)));
+    const before = nothingLeft.length;
+    await b.close(result);
+    assert.equal(nothingLeft.length, before + 1);
+    assert.deepEqual(nothingLeft.at(-1)?.lines, []);
+    assert.deepEqual(nothingLeft.at(-1)?.result, result);
+    assert.equal(nothingLeft.at(-1)?.end, 8000);
+    const none: LogBatch[] = [];
+    await sink(none).close();
+    assert.deepEqual(none, [], 'no result, no output: nothing published');
+  });
+
   it('fails the step when the log cannot be published', async () => {
     const s = sink([], { publish: () => Promise.reject(new Error('nats down')), maxBytes: 1000 });
     await s.write('stdout', Buffer.from('x\n'));

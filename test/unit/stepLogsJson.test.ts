@@ -93,6 +93,18 @@ describe('writeStepLogsJson', () => {
     assert.ok(read <= 3, `${read} batches read`);
   });
 
+  it("leaves out a step's recorded result that carries no lines (a step that wrote nothing has no entry)", async () => {
+    const result = { containerId: 'c0', exitCode: 0, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', oomKilled: false, timedOut: false };
+    const line: LogLine = { timestamp: '2026-01-01T00:00:00.500Z', message: 'hi', output_stream: 'stdout' };
+    const base = { jobId: 'job-1', stepId: '1', stepName: 'one', offset: 0, end: 3 };
+    const batches: LogBatch[] = [
+      { ...base, stepIndex: 0, containerId: 'c0', lines: [], result },
+      { ...base, stepIndex: 1, containerId: 'c1', lines: [line] },
+      { ...base, stepIndex: 1, containerId: 'c1', lines: [], result: { ...result, containerId: 'c1' } },
+    ];
+    assert.deepEqual(JSON.parse((await written(batches)).body), { logs: toStepLogs(batches.slice(1)) });
+  });
+
   it('writes an empty list for a job without output', async () => {
     assert.deepEqual(JSON.parse((await written([])).body), { logs: [] });
   });

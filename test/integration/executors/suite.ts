@@ -64,8 +64,9 @@ export function executorSuite(target: ExecutorTarget): void {
       assert.deepEqual(job.steps.map((s) => s.status), ['Succeeded', 'Failed', 'Skipped']);
       assert.equal(job.steps[1]?.exitCode, 3);
       assert.equal(job.steps[1]?.outputTail?.trim(), 'about to fail');
-      // A user's failure is a result, never retried: every activity ran once (2 steps + cleanup).
-      assert.deepEqual(await activityAttempts(fixture.stack.client, id), [1, 1, 1]);
+      // A user's failure is a result, never retried: every step ran once, and the failing one
+      // cleaned up after itself (no cleanup activity).
+      assert.deepEqual(await activityAttempts(fixture.stack.client, id), ['runStep 1', 'runStep 1']);
     });
 
     it('goes on past a failing step marked continue_on_error', async () => {
@@ -88,7 +89,7 @@ export function executorSuite(target: ExecutorTarget): void {
       const job = await end(id);
       assert.equal(job.status, 'Failed');
       assert.match(job.reason ?? '', /127\.0\.0\.1:1\/nope\/ghost:1/);
-      assert.deepEqual(await activityAttempts(fixture.stack.client, id), [1, 1], 'a failed pull is not retried');
+      assert.deepEqual(await activityAttempts(fixture.stack.client, id), ['runStep 1', 'cleanupJob 1'], 'a failed pull is not retried; the job is cleaned up by its own activity');
     });
 
     it('ends a job over its timeout_seconds TimedOut, its step killed', async () => {
@@ -240,8 +241,30 @@ export function executorSuite(target: ExecutorTarget): void {
       assert.equal(job.status, 'Succeeded', JSON.stringify(job));
       assert.equal(job.steps[1]?.outputTail?.trim(), '1', 'step 1 ran once');
       assert.equal(job.steps[0]?.outputTail, 'step one ran\n');
-      assert.deepEqual((await activityAttempts(stack.client, id)).slice(0, 2), [2, 1], 'step 1 took a second attempt, which ran nothing');
+      assert.deepEqual(await activityAttempts(stack.client, id), ['runStep 2', 'runStep 1'], 'step 1 took a second attempt, which ran nothing');
       await target.assertNoLeaks([id]);
+    });
+  });
+
+  describe(`a worker killed after the step a job ended with cleaned up, before Temporal recorded it, on the ${target.name} executor`, () => {
+    const run = workerProcessRun(target.overrides(), (ids) => target.assertNoLeaks(ids));
+
+    it('does not run the step again: the retry takes the result recorded beside its logs', async () => {
+      const { stack, worker, jobIds } = await run.start({ HADES_FAULT: 'worker-crash-after-step' });
+      const id = await submitJob(stack.apiUrl, { name: 'crash after the last step', steps: [{ id: 1, name: 'once', image: images.busybox, script: 'echo ran once; exit 4' }] }, jobIds);
+      assert.equal((await worker.exited).signal, 'SIGKILL', 'the worker died after the step, as the fault says');
+      const crashedAt = Date.now();
+      // The step's activity cleaned up before it died: the job's end holds nothing already.
+      await target.assertNoLeaks([id]);
+      await run.secondWorker();
+      const job = await waitForEnd(stack.apiUrl, id, 90_000);
+      assert.equal(job.status, 'Failed', JSON.stringify(job));
+      assert.equal(job.steps[0]?.exitCode, 4);
+      assert.equal(job.steps[0]?.outputTail, 'ran once\n');
+      assert.ok(Date.parse(job.steps[0]?.finishedAt ?? '') < crashedAt, `the reported run ended before the crash (${job.steps[0]?.finishedAt}): no second run`);
+      assert.deepEqual(await activityAttempts(stack.client, id), ['runStep 2'], 'the second attempt took the recorded result; no cleanup activity was needed');
+      const logs = await request<{ logs: StepLogs[] }>(`${stack.apiUrl}/jobs/${id}/logs`);
+      assert.deepEqual(logs.body.logs.map((l) => l.logs.map((line) => line.message)), [['ran once']], 'logged once');
     });
   });
 
@@ -272,8 +295,8 @@ export function executorSuite(target: ExecutorTarget): void {
       assert.equal(job.status, 'Succeeded', JSON.stringify(job));
       assert.equal(job.steps[0]?.outputTail, 'started\nfinished\n', 'the container ran on and was re-attached, not started again');
       assert.equal(job.steps[0]?.startedAt, before.startedAt);
-      assert.deepEqual(await activityAttempts(stack.client, id), [2, 1, 1], 'the first step took a second attempt, on the new worker (then step 2 and the cleanup)');
-      assert.deepEqual(await lastFailureTypes(stack.client, id), ['WorkerShutdown', undefined, undefined], 'its first attempt was handed back');
+      assert.deepEqual(await activityAttempts(stack.client, id), ['runStep 2', 'runStep 1'], 'the first step took a second attempt, on the new worker (then step 2, which cleaned up)');
+      assert.deepEqual(await lastFailureTypes(stack.client, id), ['WorkerShutdown', undefined], 'its first attempt was handed back');
       const logs = await request<{ logs: StepLogs[] }>(`${stack.apiUrl}/jobs/${id}/logs`);
       assert.deepEqual(logs.body.logs[0]?.logs.map((l) => l.message), ['started', 'finished'], 'each line logged once');
       await target.assertNoLeaks([id]);
