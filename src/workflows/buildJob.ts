@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   defineQuery,
@@ -31,6 +32,11 @@ const AGED_PRIORITY_KEY = 1;
 const STEP_MARGIN_SECONDS = 60;
 
 interface StepQueue {
+  /**
+   * A cancelled step is waited for until its activity let go of its container, so the cleanup
+   * after it never races it (the SDK's default, in effect, reports the cancel at once).
+   */
+  waitForCancel?: boolean;
   agingSeconds?: number;
   aged?: boolean;
   /** A host's own task queue (jobs pinned to a host), watched every `checkSeconds`. */
@@ -50,6 +56,7 @@ function activitiesFor(spec: JobSpec, step: StepSpec, pullTimeoutSeconds: number
     startToCloseTimeout: `${stepSeconds + pullTimeoutSeconds + STEP_MARGIN_SECONDS}s`,
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: nonRetryableStepErrors },
+    ...(queue.waitForCancel && { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }),
     summary: `step ${step.id} "${step.name}" (${step.image})`,
   });
 }
@@ -206,6 +213,7 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
   // The step the job ends with cleans up after itself (its result says so); a separate cleanup
   // activity is the fallback for every other end (cancelled, timed out, a step that could not run).
   const cleanupInStep = patched('cleanup-in-step');
+  const waitForCancel = patched('wait-for-step-cancel');
   let cleanedUp = false;
 
   // Every end: record it, clean up, publish it, announce it and call back.
@@ -241,7 +249,7 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
       const host = { taskQueue: hostQueue, checkSeconds: pin.checkSeconds };
       for (let aged = false; ; aged = agingSeconds !== undefined) {
         try {
-          return await activitiesFor(spec, step, input.pullTimeoutSeconds, { host, aged }).runStep(stepInput);
+          return await activitiesFor(spec, step, input.pullTimeoutSeconds, { host, aged, waitForCancel }).runStep(stepInput);
         } catch (err) {
           if (!waitedTooLong(err)) throw err;
           if (!(await hostAlive({ taskQueue: hostQueue, lostSeconds: pin.lostSeconds }))) throw new HostLostError(hostQueue);
@@ -249,10 +257,10 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
       }
     }
     try {
-      return await activitiesFor(spec, step, input.pullTimeoutSeconds, agingSeconds === undefined ? {} : { agingSeconds }).runStep(stepInput);
+      return await activitiesFor(spec, step, input.pullTimeoutSeconds, agingSeconds === undefined ? { waitForCancel } : { agingSeconds, waitForCancel }).runStep(stepInput);
     } catch (err) {
       if (!waitedTooLong(err)) throw err;
-      return await activitiesFor(spec, step, input.pullTimeoutSeconds, { aged: true }).runStep(stepInput);
+      return await activitiesFor(spec, step, input.pullTimeoutSeconds, { aged: true, waitForCancel }).runStep(stepInput);
     }
   };
 

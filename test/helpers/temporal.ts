@@ -38,3 +38,23 @@ export async function activityAttempts(client: Client, id: string): Promise<stri
 export async function lastFailureTypes(client: Client, id: string): Promise<(string | undefined)[]> {
   return (await startedActivities(client, id)).map((a) => a.lastFailure?.applicationFailureInfo?.type ?? undefined);
 }
+
+/**
+ * The job's activities in history order, once its workflow closed: `<type> scheduled` and
+ * `<type> ended` (completed, failed, cancelled or timed out), publishStatus left out.
+ */
+export async function activityTimeline(client: Client, id: string): Promise<string[]> {
+  const handle = client.workflow.getHandle(id);
+  await handle.result().catch(() => undefined);
+  const events = (await handle.fetchHistory()).events ?? [];
+  const types = new Map<string, string>();
+  const out: string[] = [];
+  for (const e of events) {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) types.set(String(e.eventId), scheduled.activityType?.name ?? '?');
+    const ended = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskCanceledEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+    const type = scheduled ? types.get(String(e.eventId)) : ended ? types.get(String(ended.scheduledEventId)) : undefined;
+    if (type && type !== 'publishStatus') out.push(`${type} ${scheduled ? 'scheduled' : 'ended'}`);
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import { request, waitForEnd } from '../../helpers/http';
 import { submitJob, waitForLogLine } from '../../helpers/jobs';
 import { until } from '../../helpers/nats';
 import { useTestStack } from '../../helpers/stack';
-import { activityAttempts, lastFailureTypes } from '../../helpers/temporal';
+import { activityAttempts, activityTimeline, lastFailureTypes } from '../../helpers/temporal';
 import { images } from '../../helpers/testEnv';
 
 /**
@@ -132,6 +132,8 @@ export function executorSuite(target: ExecutorTarget): void {
       const handle = fixture.stack.client.workflow.getHandle(id);
       await handle.result().catch(() => undefined);
       assert.equal((await handle.describe()).status.name, 'CANCELLED');
+      // The cleanup waits for the cancelled step to let go of its container, never racing it.
+      assert.deepEqual(await activityTimeline(fixture.stack.client, id), ['runStep scheduled', 'runStep ended', 'cleanupJob scheduled', 'cleanupJob ended']);
     });
 
     it('reports a step killed for memory as out of memory', async () => {
