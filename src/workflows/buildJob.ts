@@ -212,8 +212,10 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
 
   // The step the job ends with cleans up after itself (its result says so); a separate cleanup
   // activity is the fallback for every other end (cancelled, timed out, a step that could not run).
+  // One patch for both changes of that release: each patch costs every job a marker and a
+  // search-attribute update (TemporalChangeVersion) in its history.
   const cleanupInStep = patched('cleanup-in-step');
-  const waitForCancel = patched('wait-for-step-cancel');
+  const waitForCancel = cleanupInStep;
   let cleanedUp = false;
 
   // Every end: record it, clean up, publish it, announce it and call back.

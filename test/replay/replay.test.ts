@@ -19,8 +19,8 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 // patch: they replay the old path, those two the new one. All but status-feed were recorded
 // before the 'status-feed' patch (a job's end published on the status feed). The cleanup-* ones
 // were recorded with the 'cleanup-in-step' patch: the step a job ends with cleans up after
-// itself (a passing job, a failing step); a cancelled job still runs its cleanup activity, and
-// (since 'wait-for-step-cancel', cleanup-after-cancel) only once its step let go of its container.
+// itself (a passing job, a failing step); a cancelled job still runs its cleanup activity, only
+// once its step let go of its container (cleanup-after-cancel).
 const paths = [
   'succeeded',
   'failed',
