@@ -83,6 +83,18 @@ export function markdown(m: ReturnType<typeof machine>, r: Results, t: Target[])
     lines.push('| throughput | Hades | `docker run --rm` | ratio | end visible after exit p50 / p95 |', '|---|---|---|---|---|');
     for (const x of r.throughput) lines.push(`| ${x.jobs} jobs at CONCURRENCY ${x.concurrency} | ${f(x.hadesJobsPerSecond, 2)} jobs/s | ${f(x.rawJobsPerSecond, 2)} jobs/s | ${f(x.hadesJobsPerSecond / x.rawJobsPerSecond, 2)}× | ${f(x.endVisible.median)} / ${f(x.endVisible.p95)} ms |`);
     lines.push('');
+    // Where the CPU went, per job: what makes the difference once the cores are busy.
+    const withCpu = r.throughput.filter((x) => x.cpu);
+    const groups = [...new Set(withCpu.flatMap((x) => [...Object.keys(x.cpu!.hades.perJobMs), ...Object.keys(x.cpu!.raw.perJobMs)]))];
+    if (withCpu.length > 0) {
+      lines.push(`| CPU ms per job (cores busy) | ${groups.join(' | ')} |`, `|---|${groups.map(() => '---|').join('')}`);
+      for (const x of withCpu) {
+        for (const [who, u] of [['Hades', x.cpu!.hades], ['`docker run --rm`', x.cpu!.raw]] as const) {
+          lines.push(`| ${who} at CONCURRENCY ${x.concurrency} (${f(u.busyShare * 100)} % busy) | ${groups.map((g) => f(u.perJobMs[g] ?? 0)).join(' | ')} |`);
+        }
+      }
+      lines.push('');
+    }
   }
   if (r.intake) {
     lines.push('| intake (`POST /build`, no worker) | req/s | p50 | p99 | errors | non-2xx |', '|---|---|---|---|---|---|');

@@ -21,6 +21,8 @@ export interface BenchEnv {
   natsUrl: string;
   bundle: string;
   nc: NatsConnection;
+  /** The servers' process groups (their pids), for CPU accounting. */
+  serverPids: { temporal?: number; nats?: number };
   stop(): Promise<void>;
 }
 
@@ -31,7 +33,7 @@ export async function startServers(): Promise<BenchEnv> {
   killOnExit(services);
   const [tPort, nPort] = await freePorts(2);
   const quiet = () => undefined;
-  const [, , bundle] = await Promise.all([
+  const [temporal, nats, bundle] = await Promise.all([
     tracked(services, startTemporal({ port: tPort, logDir: dir })),
     tracked(services, startNats({ port: nPort, storeDir: join(dir, `nats-${nPort}`), logDir: dir })),
     bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: console.error } }),
@@ -46,6 +48,7 @@ export async function startServers(): Promise<BenchEnv> {
     natsUrl,
     bundle: bundlePath,
     nc,
+    serverPids: { temporal: temporal.pid, nats: nats.pid },
     async stop() {
       await nc.close();
       await Promise.allSettled(services.map((s) => s.stop()));
