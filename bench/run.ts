@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       const api = await startRole(stack, 'api,bridge');
       const worker = await startRole(stack, 'worker', { CONCURRENCY: '1' });
       try {
-        results.latency = await latency(api, n('BENCH_RUNS', 30));
+        results.latency = await latency(env, api, n('BENCH_RUNS', 30));
       } finally {
         await worker.stop();
         await api.stop();
