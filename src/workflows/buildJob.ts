@@ -247,11 +247,12 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
   /** Runs one step, on the job's host when it is pinned; a lost host throws HostLostError. */
   const runStepOf = async (step: StepSpec, stepInput: Parameters<Activities['runStep']>[0]) => {
     const agingSeconds = input.priorityAgingSeconds;
+    const run = (queue: StepQueue) => activitiesFor(spec, step, input.pullTimeoutSeconds, { ...queue, waitForCancel }).runStep(stepInput);
     if (pin && hostQueue) {
       const host = { taskQueue: hostQueue, checkSeconds: pin.checkSeconds };
       for (let aged = false; ; aged = agingSeconds !== undefined) {
         try {
-          return await activitiesFor(spec, step, input.pullTimeoutSeconds, { host, aged, waitForCancel }).runStep(stepInput);
+          return await run({ host, aged });
         } catch (err) {
           if (!waitedTooLong(err)) throw err;
           if (!(await hostAlive({ taskQueue: hostQueue, lostSeconds: pin.lostSeconds }))) throw new HostLostError(hostQueue);
@@ -259,10 +260,10 @@ export async function buildJob(input: BuildJobInput): Promise<JobState> {
       }
     }
     try {
-      return await activitiesFor(spec, step, input.pullTimeoutSeconds, agingSeconds === undefined ? { waitForCancel } : { agingSeconds, waitForCancel }).runStep(stepInput);
+      return await run(agingSeconds === undefined ? {} : { agingSeconds });
     } catch (err) {
       if (!waitedTooLong(err)) throw err;
-      return await activitiesFor(spec, step, input.pullTimeoutSeconds, { aged: true, waitForCancel }).runStep(stepInput);
+      return await run({ aged: true });
     }
   };
 
