@@ -8,19 +8,26 @@ export async function runsOf(client: Client, id: string): Promise<number> {
 }
 
 /**
- * The started attempts of a job's activities in history order, once its workflow closed: its
- * steps, cleanup and callback (the status feed's publishStatus left out: the tests that count
- * attempts count the job's own work; statusFeed.test.ts checks the feed).
+ * A job's history once its workflow closed, and the type of each scheduled activity (by the
+ * event id that scheduled it). The status feed's publishStatus is named too; the helpers below
+ * leave it out: the tests that look at activities look at the job's own work (statusFeed.test.ts
+ * checks the feed).
  */
-async function startedActivities(client: Client, id: string) {
+async function closedHistory(client: Client, id: string) {
   const handle = client.workflow.getHandle(id);
   await handle.result().catch(() => undefined);
   const events = (await handle.fetchHistory()).events ?? [];
   const types = new Map<string, string>();
-  for (const e of events) if (e.activityTaskScheduledEventAttributes) types.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+  for (const e of events) if (e.activityTaskScheduledEventAttributes) types.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+  return { events, typeOf: (scheduledEventId: unknown) => types.get(String(scheduledEventId)) };
+}
+
+/** The started attempts of a job's activities in history order: its steps, cleanup and callback. */
+async function startedActivities(client: Client, id: string) {
+  const { events, typeOf } = await closedHistory(client, id);
   return events.flatMap((e) => {
     const started = e.activityTaskStartedEventAttributes;
-    const type = started && types.get(String(started.scheduledEventId));
+    const type = started && typeOf(started.scheduledEventId);
     return started && type !== 'publishStatus' ? [{ ...started, type }] : [];
   });
 }
@@ -44,17 +51,12 @@ export async function lastFailureTypes(client: Client, id: string): Promise<(str
  * `<type> ended` (completed, failed, cancelled or timed out), publishStatus left out.
  */
 export async function activityTimeline(client: Client, id: string): Promise<string[]> {
-  const handle = client.workflow.getHandle(id);
-  await handle.result().catch(() => undefined);
-  const events = (await handle.fetchHistory()).events ?? [];
-  const types = new Map<string, string>();
+  const { events, typeOf } = await closedHistory(client, id);
   const out: string[] = [];
   for (const e of events) {
-    const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) types.set(String(e.eventId), scheduled.activityType?.name ?? '?');
     const ended = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskCanceledEventAttributes ?? e.activityTaskTimedOutEventAttributes;
-    const type = scheduled ? types.get(String(e.eventId)) : ended ? types.get(String(ended.scheduledEventId)) : undefined;
-    if (type && type !== 'publishStatus') out.push(`${type} ${scheduled ? 'scheduled' : 'ended'}`);
+    const type = e.activityTaskScheduledEventAttributes ? typeOf(e.eventId) : ended ? typeOf(ended.scheduledEventId) : undefined;
+    if (type && type !== 'publishStatus') out.push(`${type} ${e.activityTaskScheduledEventAttributes ? 'scheduled' : 'ended'}`);
   }
   return out;
 }
