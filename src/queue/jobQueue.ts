@@ -6,6 +6,7 @@ import type { QueueNames, QueueSettings } from './subjects';
 import { ensureStream, isNotFound, jetStreamOptions, subjectCovers } from './streams';
 import { payloadWriter } from './payloadBucket';
 import type { PayloadWriter } from './payloadBucket';
+import { ackedPublisher } from './pubAcks';
 import { referenceBytes } from '../bridge/intake';
 import { defaultQueueSettings, jobSubject, jobSubjects, redeliveryBackoffSeconds } from './subjects';
 
@@ -150,6 +151,8 @@ export async function createJobQueue(nc: NatsConnection, names: QueueNames, sett
   const js = nc.jetstream(jetStreamOptions);
   const kv = await submissionsKv(js, names, settings.replicas);
   const bucket: PayloadWriter | undefined = settings.submitFormat === 'reference' ? await payloadWriter(js, settings.payloadBucket ?? 'HADES_JOBS', settings.replicas) : undefined;
+  const acks = ackedPublisher(nc, jetStreamOptions.timeout);
+  const recordSubject = (id: string) => `$KV.${names.submissionsBucket}.${id}`;
   return {
     format: bucket ? 'reference' : 'payload',
     async submit(id, payload, submittedAt) {
@@ -164,13 +167,14 @@ export async function createJobQueue(nc: NatsConnection, names: QueueNames, sett
       const limit = nc.info?.max_payload;
       if (limit !== undefined && data.length + HEADER_ROOM_BYTES > limit) throw new JobTooLargeError(data.length, limit);
       // Record first: from the moment the publish is acknowledged, GET /jobs/{id} must know the id.
-      await kv.put(id, codec.encode(record));
+      // (A put of the bucket's key is a publish on its subject; the id is a valid key, see jobIdPattern.)
+      await acks.publish(recordSubject(id), codec.encode(record));
       const h = natsHeaders();
       h.set(submittedAtHeader, record.submittedAt);
       try {
         // The current Hades's way: the payload in the bucket first, then only its id on the stream.
         if (bucket) await bucket.put(id, data);
-        await js.publish(jobSubject(names, priorityLevel(payload.priority)), bucket ? referenceBytes(id) : data, { msgID: id, headers: h });
+        await acks.publish(jobSubject(names, priorityLevel(payload.priority)), bucket ? referenceBytes(id) : data, { msgID: id, headers: h });
       } catch (err) {
         // Not queued: no record may say it was, no payload wait for it (a client that retries writes them again).
         await Promise.all([kv.delete(id), bucket?.delete(id)].map((p) => p?.catch(() => undefined)));
