@@ -24,10 +24,11 @@ export async function listen(app: Express, port: number, host: string): Promise<
   const open = new Set<ServerResponse>();
   server.on('request', (_req, res: ServerResponse) => {
     open.add(res);
-    res.once('close', () => open.delete(res));
     // Its socket closes once it is answered, so no further request arrives on it.
     if (closing) res.shouldKeepAlive = false;
-    res.once('finish', () => {
+    // 'close' follows the answer (or the client's hang-up): one listener per request, not two.
+    res.once('close', () => {
+      open.delete(res);
       if (closing) setImmediate(() => server.closeIdleConnections());
     });
   });
