@@ -32,7 +32,8 @@ it("answers every generated request without a 5xx, as its OpenAPI document says"
       '--exclude-path-regex', '/logs/stream$', '--max-examples', '10', '--seed', '1', '--workers', '1', '--max-time', '60',
       '--request-timeout', '30', '--report', 'junit', '--report-dir', reports,
     ],
-    { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 << 20, env: { ...process.env, NO_COLOR: '1' } },
+    // In the run's directory: schemathesis keeps its cache (.schemathesis/) where it runs.
+    { cwd: reports, encoding: 'utf8', timeout: 300_000, maxBuffer: 16 << 20, env: { ...process.env, NO_COLOR: '1' } },
     (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
