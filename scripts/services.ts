@@ -127,8 +127,33 @@ export async function tracked<T extends Service>(list: Service[], starting: Prom
   return service;
 }
 
-/** Kills children that are still running when this process dies suddenly. */
+const exitCodes: [NodeJS.Signals, number][] = [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+];
+let exitingOnSignals = false;
+
+/**
+ * Makes SIGINT, SIGTERM and SIGHUP end this process through `process.exit`, so its 'exit'
+ * handlers run and kill the process groups it started (by default a signal ends Node without
+ * them, and a detached server outlives an interrupted test). A process with a handler of its own
+ * for the signal is left to it: this one runs first (prepended) and steps aside when it is not the
+ * only one. Idempotent.
+ */
+export function exitOnSignals(): void {
+  if (exitingOnSignals) return;
+  exitingOnSignals = true;
+  for (const [signal, code] of exitCodes) {
+    process.prependListener(signal, () => {
+      if (process.listenerCount(signal) === 1) process.exit(code);
+    });
+  }
+}
+
+/** Kills children that are still running when this process dies suddenly (or is interrupted). */
 export function killOnExit(services: { pid?: number }[]): void {
+  exitOnSignals();
   process.on('exit', () => {
     for (const s of services) {
       if (s.pid) {

@@ -6,7 +6,7 @@
 //   npx tsx scripts/kubernetes/cluster.ts clean         (cleans up after a cluster whose owner died)
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePorts } from '../services';
+import { exitOnSignals, freePorts } from '../services';
 import { apiClient } from './api';
 import type { ApiClient } from './api';
 import { applyManifests, executorNamespace, startKubeRouter, startLocalPathProvisioner } from './addons';
@@ -132,6 +132,7 @@ async function startCluster(opts: KubeClusterOptions): Promise<KubeCluster> {
   };
   const onExit = (): void => killSync(record);
   process.on('exit', onExit);
+  exitOnSignals();
   let gate: Gate | undefined;
   let stopped: Promise<void> | undefined;
 

@@ -12,7 +12,7 @@ import { launch, readyOrStopped, run, sleep, tryRun, waitUntil } from '../kubern
 import type { Proc } from '../kubernetes/processes';
 import { podCidr, serviceCidr } from '../kubernetes/network';
 import { readdirSafe, readSafe, subtree } from '../kubernetes/safeFs';
-import { projectRoot } from '../services';
+import { exitOnSignals, projectRoot } from '../services';
 
 export interface SecondDockerdOptions {
   /** Socket, data root, exec root, pid file and config go here (keep the path short: unix socket paths end at 107 bytes). */
@@ -322,6 +322,7 @@ export async function startSecondDockerd(opts: SecondDockerdOptions): Promise<Se
     if (!stopped) cleanupSync();
   };
   process.on('exit', onExit);
+  exitOnSignals();
 
   const stop = async (stopOpts: { kill?: boolean } = {}): Promise<void> => {
     if (stopped) return;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { connect } from 'nats';
 import { launch, readyOrStopped, waitUntil } from '../kubernetes/processes';
 import type { Proc } from '../kubernetes/processes';
-import { freePorts, projectRoot } from '../services';
+import { exitOnSignals, freePorts, projectRoot } from '../services';
 
 export interface NatsClusterOptions {
   /** Each node's store folder and config file go to `<dir>/<node name>/`. */
@@ -212,6 +212,7 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
     }
   };
   process.on('exit', onExit);
+  exitOnSignals();
 
   const allUrls = (): string[] => specs.map((s) => `nats://127.0.0.1:${s.clientPort}`);
   const allMonitorUrls = (): string[] => specs.map((s) => `http://127.0.0.1:${s.httpPort}`);

@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { freePorts, projectRoot, searchAttributes } from '../services';
+import { exitOnSignals, freePorts, projectRoot, searchAttributes } from '../services';
 import type { Proc } from '../kubernetes/processes';
 import { assertRunning, launch, stepLog, waitUntil } from '../kubernetes/processes';
 
@@ -104,6 +104,7 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     for (const p of procs) if (p.child.pid && p.child.exitCode === null && p.child.signalCode === null) killGroup(p.child.pid);
   };
   process.on('exit', killAll);
+  exitOnSignals();
   let postgres: Proc | undefined;
   let server: Proc | undefined;
   const stopServer = async () => {
