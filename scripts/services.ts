@@ -2,7 +2,7 @@
 // with JetStream, and (for tests) a local Docker registry. Used by `npm start` and `npm test`.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { jobSearchAttributes } from '../src/workflows/searchAttributes';
@@ -179,13 +179,42 @@ export interface TemporalOptions {
   ip?: string;
   /** The Web UI decodes payloads through this remote codec (Hades's API: http://host:port/codec). */
   uiCodecEndpoint?: string;
+  /** How the HTTP and metrics ports are picked when not given (each attempt anew); tests replace it. */
+  pickPorts?: () => Promise<[number, number]>;
 }
+
+/** Tries at starting the dev server when a port it binds was taken meanwhile (see startTemporal). */
+const TEMPORAL_START_ATTEMPTS = 3;
 
 export async function startTemporal(opts: TemporalOptions): Promise<Service & { uiUrl?: string; pid?: number }> {
   const temporal = binary('temporal', []);
   mkdirSync(opts.logDir, { recursive: true });
-  // Left to itself the server picks these at random, and may take a port a caller chose.
-  const [httpPort, metricsPort] = opts.httpPort && opts.metricsPort ? [opts.httpPort, opts.metricsPort] : await freePorts(2);
+  const logFile = join(opts.logDir, 'temporal.log');
+  // The dev server probes for free ports for its internal services (history, matching, worker)
+  // and binds them later; on a busy machine another process (any outgoing connection) may take
+  // one in between, and it exits "address already in use". Started again, it picks new ones.
+  for (let attempt = 1; ; attempt++) {
+    // Left to itself the server picks these at random, and may take a port a caller chose.
+    const [httpPort, metricsPort] = opts.httpPort && opts.metricsPort ? [opts.httpPort, opts.metricsPort] : await (opts.pickPorts ?? (() => freePorts(2)))();
+    const logFrom = existsSync(logFile) ? statSync(logFile).size : 0;
+    const child = launch('temporal', temporal, temporalArgs(opts, httpPort, metricsPort), logFile);
+    try {
+      await waitForPort(opts.port, child, 'temporal', 60_000, logFile);
+    } catch (err) {
+      if (attempt < TEMPORAL_START_ATTEMPTS && child.exitCode !== null && logSince(logFile, logFrom).includes('address already in use')) continue;
+      throw err;
+    }
+    return {
+      name: 'temporal',
+      address: `127.0.0.1:${opts.port}`,
+      ...(opts.uiPort && { uiUrl: `http://127.0.0.1:${opts.uiPort}` }),
+      ...(child.pid !== undefined && { pid: child.pid }),
+      stop: stopper(child, 'temporal'),
+    };
+  }
+}
+
+function temporalArgs(opts: TemporalOptions, httpPort: number, metricsPort: number): string[] {
   const args = ['server', 'start-dev', '--ip', opts.ip ?? '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
   args.push('--http-port', String(httpPort), '--metrics-port', String(metricsPort));
   if (opts.uiPort) {
@@ -205,16 +234,16 @@ export async function startTemporal(opts: TemporalOptions): Promise<Service & { 
     '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
     '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
   );
-  const logFile = join(opts.logDir, 'temporal.log');
-  const child = launch('temporal', temporal, args, logFile);
-  await waitForPort(opts.port, child, 'temporal', 60_000, logFile);
-  return {
-    name: 'temporal',
-    address: `127.0.0.1:${opts.port}`,
-    ...(opts.uiPort && { uiUrl: `http://127.0.0.1:${opts.uiPort}` }),
-    ...(child.pid !== undefined && { pid: child.pid }),
-    stop: stopper(child, 'temporal'),
-  };
+  return args;
+}
+
+/** What a log file gained past byte `from`. */
+function logSince(file: string, from: number): string {
+  try {
+    return readFileSync(file).subarray(from).toString('utf8');
+  } catch {
+    return '';
+  }
 }
 
 export interface NatsOptions {
