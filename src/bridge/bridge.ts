@@ -2,8 +2,9 @@ import { headers as natsHeaders, millis } from 'nats';
 import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
 import { coerceError, StartRefusedError } from '../errors';
 import type { JobSpec } from '../job';
+import { defaultPriority, levelPriority } from '../job';
 import { ensureDeadLetters, ensureJobQueue, submittedAtHeader } from '../queue/jobQueue';
-import type { StartedIds } from '../queue/jobQueue';
+import type { StartedIds, SubmissionRecord } from '../queue/jobQueue';
 import type { QueueNames, QueueSettings } from '../queue/subjects';
 import { subjectLevel } from '../queue/subjects';
 import { jetStreamOptions } from '../queue/streams';
@@ -32,7 +33,7 @@ export interface BridgeDeps {
   /** Job ids started before: a message for one of them starts nothing. */
   started?: StartedIds;
   /** A job the bridge dead-letters is marked so (its submission record), never Queued for good. */
-  markRejected?: (id: string, reason: string) => Promise<void>;
+  markRejected?: (id: string, reason: string, seen: Omit<SubmissionRecord, 'rejected' | 'cancelRequested'>) => Promise<void>;
   /** The networks a step may ask for (STEP_NETWORKS); a job asking for another is a dead letter. */
   allowedNetworks?: readonly string[];
   /**
@@ -94,7 +95,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   const inFlight = new Set<Promise<void>>();
 
   /** Never silently dropped: the message and its reason go to the dead-letter stream first. */
-  async function deadLetter(msg: JsMsg, reason: string, jobId?: string): Promise<void> {
+  async function deadLetter(msg: JsMsg, reason: string, jobId?: string, spec?: JobSpec): Promise<void> {
     const h = natsHeaders();
     h.set('Hades-Reason', reason.slice(0, 1000).replace(/[\r\n]/g, ' '));
     h.set('Hades-Original-Subject', msg.subject);
@@ -102,7 +103,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     try {
       await js.publish(deadLetters.subject, msg.data, { headers: h });
       if (jobId !== undefined) {
-        await deps.markRejected?.(jobId, reason);
+        await deps.markRejected?.(jobId, reason, spec ? submissionRecordOf(spec) : unreadable(msg, jobId));
         await deps.statusFeed?.publish({ jobId, status: 'Failed', reason: `never started: ${reason}`, at: new Date().toISOString() });
       }
     } catch (err) {
@@ -173,9 +174,9 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     } catch (err) {
       clearInterval(working);
       const error = coerceError(err).message;
-      if (err instanceof StartRefusedError) return deadLetter(msg, `refused by Temporal: ${error}`, id);
+      if (err instanceof StartRefusedError) return deadLetter(msg, `refused by Temporal: ${error}`, id, intake.spec);
       const delivery = msg.info.deliveryCount;
-      if (maxDeliver > 0 && delivery >= maxDeliver) return deadLetter(msg, `not started after ${delivery} deliveries (the consumer's max_deliver): ${error}`, id);
+      if (maxDeliver > 0 && delivery >= maxDeliver) return deadLetter(msg, `not started after ${delivery} deliveries (the consumer's max_deliver): ${error}`, id, intake.spec);
       // Neither acked nor nak'd: JetStream hands it out again after the consumer's backoff.
       deps.log.warn('workflow start failed; JetStream redelivers the message after its backoff', { job: id, error, delivery, maxDeliver });
     } finally {
@@ -248,5 +249,26 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
       await loop.catch(() => undefined);
       await Promise.allSettled(inFlight);
     },
+  };
+}
+
+type SeenJob = Omit<SubmissionRecord, 'rejected' | 'cancelRequested'>;
+
+/** What a job the bridge read, but could not start, comes to as a submission record. */
+function submissionRecordOf(spec: JobSpec): SeenJob {
+  return { id: spec.id, name: spec.name, priority: spec.priority, submittedAt: spec.submittedAt, steps: spec.steps.map((s) => ({ id: s.id, name: s.name, image: s.image })) };
+}
+
+/** A job the bridge could not read: its id, its subject's priority, the time JetStream took it. */
+function unreadable(msg: JsMsg, id: string): SeenJob {
+  const level = subjectLevel(msg.subject);
+  const header = msg.headers?.get(submittedAtHeader);
+  const submitted = header ? new Date(header) : new Date(millis(msg.info.timestampNanos));
+  return {
+    id,
+    name: '',
+    priority: level ? levelPriority[level] : defaultPriority,
+    submittedAt: (Number.isNaN(submitted.getTime()) ? new Date(millis(msg.info.timestampNanos)) : submitted).toISOString(),
+    steps: [],
   };
 }

@@ -151,7 +151,7 @@ export async function runHades(config: Config, options: { workflows?: WorkflowSo
         names: queueNames(config),
         settings: queueSettings(config),
         started: await startedIds(nc.jetstream(jetStreamOptions), config.NATS_STARTED_BUCKET, config.JOB_ID_MEMORY_DAYS, config.NATS_REPLICAS),
-        markRejected: (id, reason) => queue.markRejected(id, reason),
+        markRejected: (id, reason, seen) => queue.markRejected(id, reason, seen),
         allowedNetworks: config.STEP_NETWORKS,
         ...((config.HADES_FAULT === 'bridge-crash-after-start' || config.HADES_FAULT === 'bridge-slow-start') && { fault: config.HADES_FAULT }),
         statusFeed,

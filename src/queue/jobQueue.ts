@@ -131,8 +131,12 @@ export interface JobQueue {
   submission(id: string): Promise<SubmissionRecord | undefined>;
   /** Marks a submitted job as cancelled before its start; false when no record is kept. */
   requestCancel(id: string): Promise<boolean>;
-  /** Marks a submitted job as never to be started (dead-lettered), so it is not Queued for good. */
-  markRejected(id: string, reason: string): Promise<void>;
+  /**
+   * Marks a job as never to be started (dead-lettered), so it is not Queued for good. A job this
+   * API never recorded (enqueued by the current Hades's API, or straight on the stream) gets a
+   * record made from `seen`, what the bridge could read of it, so its id says Failed and why.
+   */
+  markRejected(id: string, reason: string, seen?: Omit<SubmissionRecord, 'rejected' | 'cancelRequested'>): Promise<void>;
 }
 
 /**
@@ -192,10 +196,18 @@ export async function createJobQueue(nc: NatsConnection, names: QueueNames, sett
       await kv.put(id, codec.encode({ ...entry.json<SubmissionRecord>(), cancelRequested: true }));
       return true;
     },
-    async markRejected(id, reason) {
+    async markRejected(id, reason, seen) {
       const entry = await kv.get(id);
-      if (!entry || entry.operation !== 'PUT') return;
-      await kv.put(id, codec.encode({ ...entry.json<SubmissionRecord>(), rejected: reason }));
+      if (entry && entry.operation === 'PUT') return void (await kv.put(id, codec.encode({ ...entry.json<SubmissionRecord>(), rejected: reason })));
+      if (!seen) return;
+      try {
+        await kv.create(id, codec.encode({ ...seen, rejected: reason }));
+      } catch (err) {
+        // Recorded meanwhile (the API's own submission of the same id): mark that record.
+        const again = await kv.get(id);
+        if (!again || again.operation !== 'PUT') throw err;
+        await kv.put(id, codec.encode({ ...again.json<SubmissionRecord>(), rejected: reason }));
+      }
     },
   };
 }

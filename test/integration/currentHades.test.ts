@@ -108,9 +108,15 @@ describe('the current Hades API, with this project as its scheduler', () => {
     assert.match(failed[2]![1]!.reason ?? '', /never started: invalid job: steps/);
     const dead = await deadLetters(names);
     assert.equal(dead.length - before, 3);
-    for (const id of [missing, notJson, invalid]) {
+    // Its API kept the only record; the bridge, which could not start them, makes one here, so
+    // each id says Failed and why, as the status feed did (not 404, as if never submitted).
+    for (const [i, id] of [missing, notJson, invalid].entries()) {
       const status = await request<{ status: string }>(`${stack.apiUrl}/jobs/${id}/status`);
-      assert.equal(status.status, 404, 'never a job here: its API kept the only record');
+      assert.deepEqual([status.status, status.body], [200, { status: 'Failed' }]);
+      const job = await request<{ status: string; reason?: string; priorityLevel: string }>(`${stack.apiUrl}/jobs/${id}`);
+      assert.equal(job.body.status, 'Failed');
+      assert.equal(job.body.reason, failed[i]!.at(-1)!.reason);
+      assert.equal(job.body.priorityLevel, 'low');
     }
   });
 
