@@ -10,7 +10,7 @@ import { subjectLevel } from '../queue/subjects';
 import { jetStreamOptions } from '../queue/streams';
 import type { PayloadReader } from '../queue/payloadBucket';
 import type { StatusFeed } from '../queue/statusFeed';
-import { jobReference, readSubmission } from './intake';
+import { jobReference, readSubmission, submissionTime } from './intake';
 
 export interface BridgeDeps {
   nc: NatsConnection;
@@ -263,12 +263,6 @@ function submissionRecordOf(spec: JobSpec): SeenJob {
 function unreadable(msg: JsMsg, id: string): SeenJob {
   const level = subjectLevel(msg.subject);
   const header = msg.headers?.get(submittedAtHeader);
-  const submitted = header ? new Date(header) : new Date(millis(msg.info.timestampNanos));
-  return {
-    id,
-    name: '',
-    priority: level ? levelPriority[level] : defaultPriority,
-    submittedAt: (Number.isNaN(submitted.getTime()) ? new Date(millis(msg.info.timestampNanos)) : submitted).toISOString(),
-    steps: [],
-  };
+  const submittedAt = submissionTime({ ...(header && { submittedAtHeader: header }), timestampMs: millis(msg.info.timestampNanos) });
+  return { id, name: '', priority: level ? levelPriority[level] : defaultPriority, submittedAt: submittedAt.toISOString(), steps: [] };
 }

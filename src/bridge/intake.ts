@@ -61,7 +61,11 @@ export function readSubmission(msg: IntakeMessage, options: ParseOptions = {}): 
   // Header, then body, then one derived from the stream position: stable across redeliveries.
   const id = msg.msgId ?? parsed.payload.id ?? `${msg.stream.toLowerCase()}-${msg.streamSequence}`;
   if (!jobIdPattern.test(id)) return { ok: false, reason: `job id "${id}" is not valid (letters, digits, _ . -, at most 128; no dot at the end or twice in a row)` };
+  return { ok: true, spec: toJobSpec(parsed.payload, id, submissionTime(msg)) };
+}
+
+/** When a message's job was submitted: its submission header if it is a time, else when JetStream stored it. */
+export function submissionTime(msg: Pick<IntakeMessage, 'submittedAtHeader' | 'timestampMs'>): Date {
   const submitted = msg.submittedAtHeader ? new Date(msg.submittedAtHeader) : new Date(msg.timestampMs);
-  const submittedAt = Number.isNaN(submitted.getTime()) ? new Date(msg.timestampMs) : submitted;
-  return { ok: true, spec: toJobSpec(parsed.payload, id, submittedAt) };
+  return Number.isNaN(submitted.getTime()) ? new Date(msg.timestampMs) : submitted;
 }

@@ -20,8 +20,9 @@ export function natsConnectionOptions(
 ): ConnectionOptions {
   const servers = config.NATS_URL.split(',').map((s) => s.trim()).filter(Boolean);
   // No async stack traces: by default nats.js makes an Error (stack and all) for every request,
-  // in case it times out; that was a sixth of the API's CPU per POST /build (two JetStream
-  // publishes each). Errors keep their messages, only the caller's frames go.
+  // in case it times out; that was a sixth of the API's CPU per POST /build, whose publishes now
+  // skip requests altogether (queue/pubAcks.ts). Every other request (KV reads, log batches) still
+  // saves it. Errors keep their messages, only the caller's frames go.
   const options: ConnectionOptions = { noAsyncTraces: true, ...extra, servers };
   if (config.NATS_CREDS) options.authenticator = credsAuthenticator(read(config.NATS_CREDS));
   else if (config.NATS_NKEY) options.authenticator = nkeyAuthenticator(new TextEncoder().encode(new TextDecoder().decode(read(config.NATS_NKEY)).trim()));
