@@ -5,6 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { BenchEnv } from '../stack';
 import { oneStepJob, postJob, startRole } from '../stack';
+import { summarize } from '../stats';
 import { watchFeed } from '../watch';
 
 export interface StatusReadResult {
@@ -84,7 +85,6 @@ async function atRate(rate: number, seconds: number, read: () => Promise<boolean
     );
   }
   await Promise.all(calls);
-  const sorted = latencies.sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  return { requestsPerSecond: (latencies.length * 1000) / (performance.now() - t0), p50: at(0.5), p99: at(0.99), errors, non2xx };
+  const { median, p99 } = summarize(latencies);
+  return { requestsPerSecond: (latencies.length * 1000) / (performance.now() - t0), p50: median, p99, errors, non2xx };
 }
