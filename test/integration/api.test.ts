@@ -112,6 +112,27 @@ describe('the HTTP API', () => {
     }
   });
 
+  it('answers 503 queue_unavailable when JetStream does not take the job, and keeps no record of it', async () => {
+    const nc = await connect({ servers: stack.config.NATS_URL });
+    const jsm = await nc.jetstreamManager();
+    const stream = stack.config.NATS_JOB_STREAM;
+    const subjects = (await jsm.streams.info(stream)).config.subjects;
+    try {
+      // The stream takes high-priority jobs only: a low one's publish finds no stream (no responders).
+      await jsm.streams.update(stream, { subjects: [`${stack.config.NATS_JOB_SUBJECT_PREFIX}.high`] });
+      const id = '3b9e6a1c-5d2f-4e8a-9c7b-1a2b3c4d5e6f';
+      const res = await request<ErrorBody>(`${stack.apiUrl}/build`, { method: 'POST', headers: auth, json: { ...helloWorldJob(), id, priority: 1 } });
+      assert.equal(res.status, 503, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, 'queue_unavailable');
+      assert.match(res.body.error.message, /did not answer \(503\)/);
+      const after = await request<ErrorBody>(`${stack.apiUrl}/jobs/${id}`, { headers: auth });
+      assert.equal(after.status, 404, 'no record of a job that was not queued');
+    } finally {
+      await jsm.streams.update(stream, { subjects });
+      await nc.close();
+    }
+  });
+
   it('answers 413 for a body over the limit', async () => {
     const res = await request<ErrorBody>(`${stack.apiUrl}/build`, {
       method: 'POST',
